@@ -1,0 +1,5 @@
+"""Run the command line with `python -m nextbest`."""
+
+from nextbest.cli.main import main
+
+main()

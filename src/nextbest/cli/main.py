@@ -1,0 +1,70 @@
+"""Entry point of the `nextbest` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nextbest import __version__
+from nextbest.cli import _common
+from nextbest.errors import NextbestError
+
+app = typer.Typer(
+    name="nextbest",
+    help="Multi-label deep learning for tables, and next-best-product recommendations for banks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        _common.stdout.print(f"nextbest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log only warnings and errors; hide progress bars."),
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    if verbose and quiet:
+        raise typer.BadParameter("--verbose and --quiet cannot be used together.")
+    _common.configure_output(verbose=verbose, quiet=quiet)
+
+
+def _register_commands() -> None:
+    # Each module adds its commands to the app; imported here so that `--help` lists them all.
+    from nextbest.cli import features, generic, ingest, run, synth
+
+    for module in (ingest, features, generic, run, synth):
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Run the command line, printing user errors without a traceback."""
+    try:
+        app(standalone_mode=False)
+    except NextbestError as error:
+        _common.stderr.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        sys.exit(1)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        _common.stderr.print("aborted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - click usage errors arrive here as ClickException
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show(file=sys.stderr)
+            sys.exit(error.exit_code)
+        raise
