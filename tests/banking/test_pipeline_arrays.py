@@ -1,0 +1,58 @@
+"""Tests of the model inputs built from examples tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+
+from nextbest.banking.example_arrays import concat_arrays, example_arrays
+from nextbest.banking.features_sql import CATEGORICAL, NUMERIC, FeatureColumn
+
+PRODUCTS = ["a", "b"]
+FEATURES = (FeatureColumn("age", NUMERIC), FeatureColumn("segment", CATEGORICAL), FeatureColumn("a_lag1", NUMERIC))
+
+
+def _examples(segments, lag_a, added_a, predict=False) -> pa.Table:
+    n = len(segments)
+    return pa.table(
+        {
+            "customer_id": pa.array(range(1, n + 1), pa.int64()),
+            "month": pa.array([dt.date(2016, 5, 1)] * n, pa.date32()),
+            "age": pa.array([30.0] * n),
+            "segment": pa.array(segments, pa.string()),
+            "a_lag1": pa.array(lag_a, pa.int8()),
+            "b_lag1": pa.array(lag_a, pa.int8()),
+            "owned_a": pa.array([None if v is None else v for v in lag_a], pa.int8()),
+            "owned_b": pa.array([0] * n, pa.int8()),
+            "added_a": pa.array([None] * n if predict else added_a, pa.int8()),
+            "added_b": pa.array([None] * n if predict else [0] * n, pa.int8()),
+        }
+    )
+
+
+def test_arrays_of_labelled_month():
+    data = example_arrays(_examples(["x", "y", None], [1, 0, None], [0, 1, 1]), FEATURES, PRODUCTS)
+    assert data.X.columns.tolist() == ["age", "segment", "a_lag1"]
+    assert str(data.X["segment"].dtype) == "category"
+    assert data.Y.tolist() == [[0, 0], [1, 0], [1, 0]]
+    assert data.owned.tolist() == [[1, 0], [0, 0], [0, 0]]
+    assert data.no_history.tolist() == [False, False, True]
+    assert data.months.tolist() == ["2016-05"] * 3
+
+
+def test_arrays_of_month_to_predict_have_no_labels():
+    data = example_arrays(_examples(["x"], [1], [0], predict=True), FEATURES, PRODUCTS)
+    assert data.Y is None
+    assert data.owned.tolist() == [[1, 0]]
+
+
+def test_concat_keeps_categories_of_both_parts():
+    first = example_arrays(_examples(["x", "y"], [1, 0], [0, 1]), FEATURES, PRODUCTS)
+    second = example_arrays(_examples(["z"], [0], [1]), FEATURES, PRODUCTS)
+    both = concat_arrays([first, second.subset(np.array([0]))])
+    assert str(both.X["segment"].dtype) == "category"
+    assert both.X["segment"].tolist() == ["x", "y", "z"]
+    assert both.Y.tolist() == [[0, 0], [1, 0], [1, 0]]
+    assert len(both) == 3
