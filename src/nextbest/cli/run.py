@@ -92,20 +92,9 @@ def run(
 
 
 def _print_summary(result) -> None:
-    from rich.table import Table
+    from nextbest.report.tables import run_comparison_table
 
-    metrics = result.metrics
-    k = metrics["top_k"]
-    table = Table(title=f"Validation month {metrics['validation_month']}: {metrics['customers']:,} customers, "
-                  f"{metrics['customers_adding']:,} adding; max MAP@7 {metrics['max_map_at_7']:.4f}")
-    columns = ["map_at_7", "share_of_max", "precision_at_7", "recall_at_7"] + ([f"map_at_{k}"] if k != 7 else [])
-    table.add_column("model")
-    for name in columns:
-        table.add_column(name, justify="right")
-    for model in ("nextbest", "lightgbm", "popularity"):
-        values = [metrics[model].get(name) for name in columns]
-        table.add_row(model, *("n/a" if v is None else f"{v:.4f}" for v in values))
-    _common.stdout.print(table)
+    _common.stdout.print(run_comparison_table(result.metrics))
     total = sum(result.timings.values())
     _common.stdout.print(f"run {result.run_id} written to {result.path} in {total:.0f} s")
 

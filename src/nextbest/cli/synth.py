@@ -72,21 +72,9 @@ def demo(
 
 
 def _print_results(result) -> None:
-    from rich.table import Table
+    from nextbest.report.tables import run_comparison_table
 
-    metrics = result.run.metrics
-    table = Table(
-        title=f"Validation month {metrics['validation_month']}: {metrics['customers']:,} customers, "
-        f"{metrics['customers_adding']:,} adding; best possible MAP@7 {metrics['max_map_at_7']:.4f}"
-    )
-    columns = ["map_at_7", "share_of_max", "precision_at_7", "recall_at_7"]
-    table.add_column("model")
-    for name in columns:
-        table.add_column(name, justify="right")
-    for model in ("nextbest", "lightgbm", "popularity"):
-        values = [metrics[model].get(name) for name in columns]
-        table.add_row(model, *("n/a" if v is None else f"{v:.4f}" for v in values))
-    _common.stdout.print(table)
+    _common.stdout.print(run_comparison_table(result.run.metrics))
     path = result.run.path
     _common.stdout.print(f"synthetic bank: {result.train_path} and {result.test_path}")
     _common.stdout.print(f"run outputs:    {path}")

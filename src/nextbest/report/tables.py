@@ -76,3 +76,30 @@ def per_label_table(report: dict, title: str | None = None) -> Table:
     for label, row in per_label.items():
         table.add_row(label, *(format_value(row.get(figure)) for figure in figures))
     return table
+
+
+def run_comparison_table(metrics: dict) -> Table:
+    """Build the table of a run's validation metrics, one row per model.
+
+    Parameters
+    ----------
+    metrics : dict
+        The content of a run's `metrics.json`.
+    """
+    k = metrics.get("top_k", 7)
+    title = (
+        f"Validation month {metrics['validation_month']}: {metrics['customers']:,} customers, "
+        f"{metrics['customers_adding']:,} adding; best possible MAP@7 {metrics['max_map_at_7']:.4f}"
+    )
+    columns = ["map_at_7", "share_of_max", "precision_at_7", "recall_at_7"]
+    if k != 7:
+        columns.append(f"map_at_{k}")
+
+    table = Table(title=title)
+    table.add_column("model")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for model in ("nextbest", "lightgbm", "popularity"):
+        values = [metrics[model].get(name) for name in columns]
+        table.add_row(model, *(format_value(value) for value in values))
+    return table
