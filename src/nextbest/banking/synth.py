@@ -47,6 +47,7 @@ from nextbest.banking.synth_model import (
 )
 from nextbest.banking.synth_population import JUMP_MONTH, Population, build_population
 from nextbest.errors import NextbestError
+from nextbest._files import apply_default_permissions
 
 log = logging.getLogger(__name__)
 
@@ -253,10 +254,7 @@ class _AtomicWriter:
         if self.stream is not self._raw:
             self.stream.close()
         self._raw.close()
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._temp, 0o666 & ~umask)
+        apply_default_permissions(self._temp)
         os.replace(self._temp, self.path)
 
     def discard(self) -> None:

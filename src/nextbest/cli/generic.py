@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from nextbest.cli import _common
+from nextbest._files import apply_default_permissions
 
 TABLE_HELP = "Table to read: .csv (or .csv.gz), .parquet or .arff (dense or sparse)."
 
@@ -294,4 +295,5 @@ def _staging_file(path: Path) -> Path:
         raise NextbestError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
+    apply_default_permissions(Path(name))
     return Path(name)

@@ -50,21 +50,13 @@ _register_commands()
 
 
 def main() -> None:
-    """Run the command line, printing user errors without a traceback."""
-    try:
-        app(standalone_mode=False)
-    except NextbestError as error:
-        _common.stderr.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
-        sys.exit(1)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        _common.stderr.print("aborted")
-        sys.exit(130)
-    except Exception as error:  # noqa: BLE001 - click usage errors arrive here as ClickException
-        import click
+    """Run the command line, printing user errors without a traceback.
 
-        if isinstance(error, click.ClickException):
-            error.show(file=sys.stderr)
-            sys.exit(error.exit_code)
-        raise
+    Typer prints usage errors (unknown options, values out of range) itself and exits with
+    status 2; errors in the user's files or settings exit with status 1.
+    """
+    try:
+        app()
+    except NextbestError as error:
+        _common.stderr.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(1)

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 import nextbest
 from nextbest.errors import NextbestError
 from nextbest.multilabel.preprocessing import TablePreprocessor
+from nextbest._files import apply_default_permissions
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def save_model(net, path) -> Path:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.saving-", dir=path.parent))
+    apply_default_permissions(staging, directory=True)
     try:
         net.model_.save(staging / MODEL_FILE)
         state = _state(net)
