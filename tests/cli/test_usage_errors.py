@@ -38,3 +38,15 @@ def test_missing_file_exits_with_status_1(tmp_path):
     assert done.returncode == 1
     assert "absent.csv: file not found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_fit_rejects_model_path_before_training(tmp_path, multilabel_dir):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("not a model")
+
+    done = run_cli("fit", str(multilabel_dir / "emotions-train.arff"), "--labels-last", "6", "--model", str(taken))
+
+    assert done.returncode == 1
+    assert "is not a nextbest model directory" in done.stderr
+    assert "Epoch" not in done.stdout + done.stderr
+    assert taken.read_text() == "not a model"

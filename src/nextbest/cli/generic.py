@@ -90,6 +90,9 @@ def fit(
     label_options_used = sum(option is not None and option != [] for option in (labels, labels_last, labels_xml))
     if label_options_used != 1:
         raise NextbestError("name the label columns with exactly one of --labels, --labels-last or --labels-xml")
+    from nextbest.multilabel.saving import check_model_path
+
+    check_model_path(model)
     data = read_table(
         table, labels=split_names(labels) or None, labels_last=labels_last, labels_xml=labels_xml
     )
@@ -193,6 +196,7 @@ def predict(
     from nextbest.multilabel.readers import check_columns_present, read_table
 
     out_format = _output_format(out)
+    _check_output_folder(out)
     net = _load_model(model)
     data = read_table(table, labels=list(net.labels_), require_labels=False)
     kept = split_names(keep)
@@ -225,6 +229,8 @@ def evaluate(
     """
     from nextbest.multilabel.readers import read_table
 
+    if out is not None:
+        _check_output_folder(out)
     net = _load_model(model)
     data = read_table(table, labels=list(net.labels_))
     features = _model_features(net, data.features)
@@ -288,11 +294,15 @@ def _write_text(text: str, path: Path) -> None:
         staging.unlink(missing_ok=True)
 
 
-def _staging_file(path: Path) -> Path:
+def _check_output_folder(path: Path) -> None:
     from nextbest.errors import NextbestError
 
     if not path.parent.is_dir():
         raise NextbestError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
+
+
+def _staging_file(path: Path) -> Path:
+    _check_output_folder(path)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     apply_default_permissions(Path(name))

@@ -49,10 +49,7 @@ def save_model(net, path) -> Path:
     """
     check_is_fitted(net, "model_")
     path = Path(path)
-    if path.exists() and not _is_replaceable(path):
-        raise NextbestError(
-            f"{path} exists and is not a nextbest model directory; choose a new path or remove it first."
-        )
+    check_model_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.saving-", dir=path.parent))
     apply_default_permissions(staging, directory=True)
@@ -155,6 +152,18 @@ def _params_from_json(params: dict) -> dict:
     restored = dict(params)
     restored["hidden_units"] = tuple(restored["hidden_units"])
     return restored
+
+
+def check_model_path(path: str | Path) -> None:
+    """Raise `NextbestError` when saving a model to `path` would overwrite something else.
+
+    Callers check this before training, so that a bad path fails in a second, not after a fit.
+    """
+    path = Path(path)
+    if path.exists() and not _is_replaceable(path):
+        raise NextbestError(
+            f"{path} exists and is not a nextbest model directory; choose a new path or remove it first."
+        )
 
 
 def _is_replaceable(path: Path) -> bool:
