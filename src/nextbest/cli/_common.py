@@ -31,6 +31,8 @@ def configure_output(verbose: bool, quiet: bool) -> None:
     handler = RichHandler(console=stderr, show_path=False, show_time=False, markup=False)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     logging.getLogger("nextbest").setLevel(level)
+    # JAX logs at INFO that it found no TPU or GPU on every start; that is noise on a CPU.
+    logging.getLogger("jax").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def is_quiet() -> bool:
