@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nextbest.banking.baselines import LightGBMRanker, PopularityRanker
+from nextbest.banking.baselines import LightGBMRanker, PopularityRanker, baseline_features
 
 
 def test_popularity_counts_additions():
@@ -78,3 +78,32 @@ def test_lightgbm_requires_matching_shapes():
     X, Y, owned = _toy_bank(50)
     with pytest.raises(ValueError, match=r"owned of shape \(10, 3\)"):
         LightGBMRanker(n_estimators=5, n_jobs=1).fit(X, Y, owned[:10])
+
+
+def test_lightgbm_reads_only_given_features():
+    # The "noise" column copies the label of product 1, so a model reading it would be perfect.
+    X, Y, owned = _toy_bank()
+    X["noise"] = Y[:, 1]
+    ranker = LightGBMRanker(n_estimators=10, n_jobs=1, features=["x"]).fit(X, Y, owned)
+    assert ranker.models_[0].n_features_in_ == 1
+    assert ranker.models_[1].n_features_in_ == 1
+    assert ranker.predict_proba(X).shape == (len(X), 3)
+
+
+def test_lightgbm_missing_feature_raises():
+    X, Y, owned = _toy_bank(50)
+    with pytest.raises(ValueError, match="lacks 1 of the baseline's features"):
+        LightGBMRanker(n_estimators=5, n_jobs=1, features=["x", "absent"]).fit(X, Y, owned)
+
+
+def test_baseline_features_lags_and_tagged_attributes():
+    from nextbest.banking.schema import SnapshotSchema
+
+    schema = SnapshotSchema.santander()
+    names = [
+        "age", "antiguedad", "renta", "segmento", "sexo", "canal_entrada", "ind_actividad_cliente", "tiprel_1mes",
+        "nomprov", "ind_empleado", "indrel_1mes", "cco_fin_lag1", "cco_fin_lag3", "recibo_lag2", "cco_fin_adds",
+        "cco_fin_months_since_change", "products_held_lag1", "ownership_pattern_lag1", "months_present_window",
+    ]
+    chosen = baseline_features(names, schema)
+    assert chosen == names[:9] + ["cco_fin_lag1", "cco_fin_lag3", "recibo_lag2"]

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from nextbest.multilabel.losses import MaskedBinaryCrossentropy, MaskedFocalLoss, positive_weights
+from nextbest.multilabel.losses import MaskedBinaryCrossentropy, MaskedFocalLoss, MaskedSoftmaxRanking, positive_weights
 from nextbest.multilabel.tables import InvalidInputError
 
 EPSILON = 1e-7
@@ -168,3 +168,58 @@ def test_invalid_focal_settings_rejected():
         MaskedFocalLoss(gamma=-1.0)
     with pytest.raises(InvalidInputError, match="alpha between 0 and 1"):
         MaskedFocalLoss(alpha=1.5)
+
+
+def slow_softmax_ranking(y_true, y_pred):
+    """Mean over samples of -log softmax over unmasked labels, averaged over positive labels."""
+    total = 0.0
+    for truth, probability in zip(y_true, y_pred):
+        present = truth >= 0
+        p = np.clip(probability.astype(np.float64), EPSILON, 1 - EPSILON)
+        logits = np.log(p) - np.log(1 - p)
+        log_normaliser = np.log(np.sum(np.exp(logits[present])))
+        positives = present & (truth == 1)
+        if positives.any():
+            total += -np.mean(logits[positives] - log_normaliser)
+    return total / len(y_true)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_softmax_ranking_matches_slow_version(seed):
+    y_true, y_pred = random_batch(seed)
+    expected = slow_softmax_ranking(y_true, y_pred)
+    assert float(MaskedSoftmaxRanking()(y_true, y_pred)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_softmax_ranking_row_without_positives_adds_zero():
+    y_pred = np.array([[0.3, 0.6, 0.2], [0.3, 0.6, 0.2]], dtype=np.float32)
+    y_true = np.array([[0, 0, -1], [1, 0, -1]], dtype=np.float32)
+    both = float(MaskedSoftmaxRanking()(y_true, y_pred))
+    second_only = float(MaskedSoftmaxRanking()(y_true[1:], y_pred[1:]))
+    assert both == pytest.approx(second_only / 2, rel=1e-6)
+
+
+def test_softmax_ranking_masked_entries_get_zero_gradient():
+    y_true, y_pred = random_batch(11)
+    loss = MaskedSoftmaxRanking()
+    gradient = np.asarray(jax.grad(lambda p: loss(jnp.asarray(y_true), p))(jnp.asarray(y_pred)))
+    masked = y_true < 0
+    assert masked.any()
+    assert np.all(gradient[masked] == 0.0)
+    # In a row with a positive label every unmasked entry moves the softmax.
+    rows_with_positive = (y_true == 1).any(axis=1)
+    assert np.all(gradient[~masked & rows_with_positive[:, None]] != 0.0)
+
+
+def test_softmax_ranking_prefers_positive_ranked_first():
+    y_true = np.array([[1, 0, 0]], dtype=np.float32)
+    right = np.array([[0.9, 0.2, 0.1]], dtype=np.float32)
+    wrong = np.array([[0.1, 0.2, 0.9]], dtype=np.float32)
+    assert float(MaskedSoftmaxRanking()(y_true, right)) < float(MaskedSoftmaxRanking()(y_true, wrong))
+
+
+def test_softmax_ranking_config_round_trip():
+    loss = MaskedSoftmaxRanking()
+    rebuilt = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert type(rebuilt) is MaskedSoftmaxRanking
+    assert rebuilt.get_config() == loss.get_config()

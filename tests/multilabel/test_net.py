@@ -15,7 +15,7 @@ import pytest
 from rich.progress import Progress
 
 from nextbest.multilabel import MultiLabelNet
-from nextbest.multilabel.losses import MaskedBinaryCrossentropy, MaskedFocalLoss
+from nextbest.multilabel.losses import MaskedBinaryCrossentropy, MaskedFocalLoss, MaskedSoftmaxRanking
 from nextbest.multilabel.ranking import top_k_labels
 from nextbest.multilabel.tables import InvalidInputError
 
@@ -212,6 +212,18 @@ def test_loss_settings_reach_the_network(settings, loss_type):
         np.testing.assert_allclose(weights, expected)
     else:
         np.testing.assert_allclose(weights, settings["pos_weight"])
+
+
+def test_softmax_loss_trains_and_saves(tmp_path):
+    X, Y = small_problem(n_rows=200)
+    mask = np.zeros(Y.shape, dtype=int)
+    mask[:, 0] = 1
+    net = MultiLabelNet(hidden_units=(4,), epochs=2, loss="softmax", random_state=0).fit(X, Y, mask=mask)
+    assert isinstance(net.model_.loss, MaskedSoftmaxRanking)
+    assert np.all(np.isfinite(net.history_["loss"]))
+    net.save(tmp_path / "net")
+    reloaded = MultiLabelNet.load(tmp_path / "net")
+    np.testing.assert_allclose(reloaded.predict_proba(X), net.predict_proba(X), rtol=1e-5)
 
 
 def test_cosine_schedule_decays_learning_rate():

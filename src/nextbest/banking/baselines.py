@@ -8,6 +8,7 @@ owned products happen later, in the same code for every model.
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,26 @@ from joblib import Parallel, delayed
 from rich.progress import Progress
 
 logger = logging.getLogger(__name__)
+
+# Attribute tags whose attributes the LightGBM baseline reads, beside the product lags: on
+# Santander, age, antiguedad, renta, segmento, sexo, canal_entrada, ind_actividad_cliente,
+# tiprel_1mes and nomprov.
+BASELINE_ATTRIBUTE_TAGS = ("age", "seniority", "income", "segment", "sex", "channel", "activity", "relation_type", "province")
+
+
+def baseline_features(feature_names, schema) -> list[str]:
+    """Return the features of the LightGBM baseline: the product lags and nine profile attributes.
+
+    These are the features of the reference baseline that the network is measured against.
+    The baseline leaves out the summaries of the product history that the examples also carry
+    (adds, drops, months since a change, the ownership pattern, presence counts). They are
+    computed over the lag window, which training months near the start of the data see only in
+    part, so they shift between training and validation. LightGBM ranked worse with them on the
+    real Santander panel (docs/benchmarks.md).
+    """
+    attributes = {a.name for a in schema.attributes if a.tag in BASELINE_ATTRIBUTE_TAGS}
+    lag = re.compile("^(" + "|".join(re.escape(p) for p in schema.product_names) + r")_lag[0-9]+$")
+    return [name for name in feature_names if name in attributes or lag.match(name)]
 
 
 class PopularityRanker:
@@ -72,9 +93,12 @@ class LightGBMRanker:
     n_jobs : int, default 2
         Products trained at the same time, each on one thread.
     random_state : int, default 0
+    features : list of str or None, default None
+        Columns of `X` that the classifiers read; every column when None.
     """
 
-    def __init__(self, n_estimators=200, learning_rate=0.05, num_leaves=31, n_jobs=2, random_state=0):
+    def __init__(self, n_estimators=200, learning_rate=0.05, num_leaves=31, n_jobs=2, random_state=0, features=None):
+        self.features = None if features is None else list(features)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -103,6 +127,7 @@ class LightGBMRanker:
                 f"received {len(X)} rows of X, Y of shape {labels.shape} and owned of shape {held.shape}."
             )
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        X = self._columns(X)
         task = progress.add_task("LightGBM per product", total=labels.shape[1]) if progress else None
 
         # Products train in parallel threads, each model on one thread: LightGBM releases the GIL,
@@ -116,6 +141,17 @@ class LightGBMRanker:
                 progress.advance(task)
         logger.info("LightGBM: trained %d of %d products", sum(m is not None for m in self.models_), len(self.models_))
         return self
+
+    def _columns(self, X: pd.DataFrame) -> pd.DataFrame:
+        if self.features is None:
+            return X
+        missing = [name for name in self.features if name not in X.columns]
+        if missing:
+            raise ValueError(
+                f"X lacks {len(missing)} of the baseline's features, for example {missing[:5]}; "
+                "pass features that are columns of X."
+            )
+        return X[self.features]
 
     def _fit_product(self, X: pd.DataFrame, labels: np.ndarray, rows: np.ndarray, weights: np.ndarray | None):
         """Train the classifier of one product on `rows`; None when its labels are all equal there."""
@@ -137,6 +173,7 @@ class LightGBMRanker:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Return the probability of adding each product, 0 for products without a classifier."""
         scores = np.zeros((len(X), len(self.models_)))
+        X = self._columns(X)
         for j, model in enumerate(self.models_):
             if model is not None and len(X):
                 scores[:, j] = model.predict_proba(X)[:, 1]

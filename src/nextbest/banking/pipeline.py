@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
-from nextbest.banking.baselines import LightGBMRanker, PopularityRanker
+from nextbest.banking.baselines import LightGBMRanker, PopularityRanker, baseline_features
 from nextbest.banking.evaluation import calibration_bins, model_metrics
 from nextbest.banking.features_manifest import FeatureSettings, read_manifest
 from nextbest.banking.recommend import recommendation_table
@@ -174,7 +174,8 @@ def _train_and_evaluate(workspace, months, settings, top_k, random_state, max_tr
         network = fit_network(data, weights, settings, random_state, progress)
     with timer.stage("baselines"):
         popularity = PopularityRanker().fit(data.X, data.Y, sample_weight=weights)
-        lightgbm = LightGBMRanker(random_state=random_state).fit(data.X, data.Y, data.owned, weights, progress=progress)
+        features = baseline_features(data.X.columns, workspace.schema)
+        lightgbm = LightGBMRanker(random_state=random_state, features=features).fit(data.X, data.Y, data.owned, weights, progress=progress)
 
     with timer.stage("evaluate"):
         validation = load_arrays(workspace, [months.validation], products)

@@ -1,13 +1,14 @@
 """Multi-label losses with masked entries and per-label positive weights.
 
-Both losses take probabilities (the network ends in a sigmoid) and targets of shape
+Every loss here takes probabilities (the network ends in a sigmoid) and targets of shape
 (batch, n_labels) holding 1, 0 or -1. An entry of -1 is masked: it adds nothing to the loss and
 gets no gradient. `MultiLabelNet.fit` writes -1 where its `mask` argument is 1, which is how a
 product a customer already holds is kept out of training.
 
-The loss of one sample is the sum of its unmasked entries' losses divided by the number of
-labels, so a masked entry counts as a zero. Keras then averages samples, weighted by
-`sample_weight` when given.
+For the binary cross-entropy and focal losses, the loss of one sample is the sum of its
+unmasked entries' losses divided by the number of labels, so a masked entry counts as a zero.
+`MaskedSoftmaxRanking` instead scores the order of a sample's unmasked labels. Keras then
+averages samples, weighted by `sample_weight` when given.
 """
 
 from __future__ import annotations
@@ -95,6 +96,36 @@ class MaskedFocalLoss(keras.losses.Loss):
     def get_config(self):
         config = super().get_config()
         return {**config, "gamma": self.gamma, "alpha": self.alpha, "pos_weight": self.pos_weight}
+
+
+@keras.saving.register_keras_serializable(package="nextbest")
+class MaskedSoftmaxRanking(keras.losses.Loss):
+    """Listwise ranking loss: softmax cross-entropy over each sample's unmasked labels.
+
+    The sigmoid outputs are turned back into logits, masked entries get no probability mass,
+    and the loss of a sample is the mean of ``-log softmax`` over its positive labels. A sample
+    without positives contributes 0. The loss scores only the order of labels within a sample,
+    so the outputs rank well but are not calibrated probabilities.
+
+    Parameters
+    ----------
+    name : str, default="masked_softmax_ranking"
+    reduction : str, default="sum_over_batch_size"
+        How Keras combines the per-sample losses.
+    """
+
+    def __init__(self, name="masked_softmax_ranking", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        target, present, probability = _split_targets(y_true, y_pred)
+        logits = ops.log(probability) - ops.log(1.0 - probability)
+        # Masked entries get a logit far below any reachable one (|logit| <= about 16).
+        logits = ops.where(present > 0, logits, -1e4)
+        log_softmax = logits - ops.logsumexp(logits, axis=-1, keepdims=True)
+        positives = target * present
+        count = ops.sum(positives, axis=-1)
+        return -ops.sum(positives * log_softmax, axis=-1) / ops.maximum(count, 1.0)
 
 
 def positive_weights(Y: np.ndarray, present: np.ndarray | None = None, cap: float = 50.0) -> list[float]:

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from nextbest.multilabel.callbacks import EpochLogger, LearningRateRecorder, ProgressCallback
-from nextbest.multilabel.losses import MaskedBinaryCrossentropy, MaskedFocalLoss, positive_weights
+from nextbest.multilabel.losses import MaskedBinaryCrossentropy, MaskedFocalLoss, MaskedSoftmaxRanking, positive_weights
 from nextbest.multilabel.network import build_network
 from nextbest.multilabel.preprocessing import TablePreprocessor
 from nextbest.multilabel.ranking import top_k_labels
@@ -23,7 +23,7 @@ from nextbest.multilabel.thresholds import DEFAULT_THRESHOLD, tune_thresholds
 
 logger = logging.getLogger(__name__)
 
-LOSSES = ("bce", "focal")
+LOSSES = ("bce", "focal", "softmax")
 LR_SCHEDULES = ("plateau", "cosine", "constant")
 PREDICT_BATCH_SIZE = 16384
 
@@ -52,8 +52,10 @@ class MultiLabelNet(ClassifierMixin, BaseEstimator):
         boolean and object-of-string columns as categorical and the rest as numeric.
     min_frequency : int, default=5
         Categorical values seen fewer times in fit share one bucket with values unseen in fit.
-    loss : {"bce", "focal"}, default="bce"
-        Binary cross-entropy or focal loss; both skip the entries that `mask` marks.
+    loss : {"bce", "focal", "softmax"}, default="bce"
+        Binary cross-entropy, focal loss, or a listwise softmax ranking loss over each row's
+        labels (`MaskedSoftmaxRanking`, which ignores `pos_weight` and gives uncalibrated
+        scores). All three skip the entries that `mask` marks.
     focal_gamma : float, default=2.0
         Focusing exponent of the focal loss.
     pos_weight : {None, "balanced"} or array-like of shape (n_labels,), default=None
@@ -319,6 +321,8 @@ class MultiLabelNet(ClassifierMixin, BaseEstimator):
     def _loss_object(self, pos_weight) -> keras.losses.Loss:
         if self.loss == "focal":
             return MaskedFocalLoss(gamma=self.focal_gamma, pos_weight=pos_weight)
+        if self.loss == "softmax":
+            return MaskedSoftmaxRanking()
         return MaskedBinaryCrossentropy(pos_weight=pos_weight)
 
     def _learning_rate(self, steps_per_epoch: int):
