@@ -96,7 +96,7 @@ def _print_summary(result) -> None:
 
     _common.stdout.print(run_comparison_table(result.metrics))
     total = sum(result.timings.values())
-    _common.stdout.print(f"run {result.run_id} written to {result.path} in {total:.0f} s")
+    _common.stdout.print(f"run {result.run_id} written to {result.path} in {total:.0f} s", soft_wrap=True)
 
 
 def recommend(

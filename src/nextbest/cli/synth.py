@@ -76,9 +76,9 @@ def _print_results(result) -> None:
 
     _common.stdout.print(run_comparison_table(result.run.metrics))
     path = result.run.path
-    _common.stdout.print(f"synthetic bank: {result.train_path} and {result.test_path}")
-    _common.stdout.print(f"run outputs:    {path}")
+    _common.stdout.print(f"synthetic bank: {result.train_path} and {result.test_path}", soft_wrap=True)
+    _common.stdout.print(f"run outputs:    {path}", soft_wrap=True)
     for name in ("report.html", "metrics.json", "recommendations.parquet", "submission.csv"):
         if (path / name).exists():
-            _common.stdout.print(f"  {name:<24} {path / name}")
+            _common.stdout.print(f"  {name:<24} {path / name}", soft_wrap=True)
     _common.stdout.print(f"finished in {result.seconds:.0f} s")
