@@ -66,3 +66,12 @@ def test_expand_months_ranges_and_repeats():
 def test_expand_months_rejects(value, message):
     with pytest.raises(NextbestError, match=message):
         expand_months([value])
+
+
+def test_features_command_warns_of_null_lags(tmp_path):
+    workspace = write_workspace(tmp_path, TINY_MONTHS)
+
+    result = CliRunner().invoke(app, ["features", "-w", str(workspace.path), "-t", "2020-03", "--lags", "4"])
+
+    assert result.exit_code == 0, result.output
+    assert "product lags 3..4" in " ".join(result.output.split())

@@ -70,17 +70,18 @@ def features(
     from nextbest.banking.workspace import Workspace
     from nextbest.errors import NextbestError
 
+    from nextbest.banking.run_months import history_warnings
+
     opened = Workspace(workspace)
     if not target_month and not predict_month:
         raise NextbestError("no target month given; pass --target-month YYYY-MM (or a range YYYY-MM..YYYY-MM)")
+    targets = expand_months(target_month)
+    predicted = expand_months(predict_month)
+    # Said before the build, which can take long when --lags reaches far before the data.
+    for message in history_warnings(targets + predicted, opened.labelled_months(), lags):
+        _common.stderr.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
     with _common.make_progress() as progress:
-        summary = build_examples(
-            opened,
-            expand_months(target_month),
-            lags=lags,
-            predict_months=expand_months(predict_month),
-            progress=progress,
-        )
+        summary = build_examples(opened, targets, lags=lags, predict_months=predicted, progress=progress)
     _print_summary(summary)
 
 
