@@ -4,7 +4,7 @@ import os
 import stat
 import tempfile
 
-from nextbest._files import apply_default_permissions
+from nextbest._files import apply_default_permissions, replaced_on_success
 
 
 def test_file_follows_umask(tmp_path):
@@ -20,3 +20,18 @@ def test_file_follows_umask(tmp_path):
 
     assert stat.S_IMODE(os.stat(name).st_mode) == 0o644
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o755
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+
+    try:
+        with replaced_on_success(target) as temporary:
+            temporary.write_text("half")
+            raise RuntimeError("write failed")
+    except RuntimeError:
+        pass
+
+    assert target.read_text() == "old"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.csv"]

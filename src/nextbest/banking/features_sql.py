@@ -183,7 +183,7 @@ def _joined_relation(
     # The population of a labelled month is the customers present in T-1 and T; a month to
     # predict keeps every customer of T.
     join_previous = "LEFT JOIN" if predict else "INNER JOIN"
-    lines = [f"SELECT\n    " + ",\n    ".join(select), f"FROM {window[0].relation} AS m0"]
+    lines = ["SELECT\n    " + ",\n    ".join(select), f"FROM {window[0].relation} AS m0"]
     for window_month in window[1:]:
         if not window_month.exists:
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from nextbest.banking.recommender_model import RecommenderModel
 from nextbest.banking.submission import write_submission
 from nextbest.banking.workspace import Workspace, check_month
 from nextbest.errors import NextbestError
+from nextbest._files import replaced_on_success
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +74,7 @@ def recommend_month(model_dir, workspace_dir, month: str, out, *, top_k: int = 7
     if out.suffix.lower() == ".csv":
         write_submission(table, workspace.schema, out, data.customer_ids)
     else:
-        temporary = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        try:
+        with replaced_on_success(out) as temporary:
             pq.write_table(table, temporary)
-            os.replace(temporary, out)
-        finally:
-            temporary.unlink(missing_ok=True)
     logger.info("scored %d customers of %s with the model in %s", len(data), month, model_dir)
     return WrittenRecommendations(path=out, customers=len(data))

@@ -9,13 +9,13 @@ is the format the competition scores.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from nextbest.banking.schema import SnapshotSchema
+from nextbest._files import replaced_on_success
 
 
 def submission_lines(recommendations: pa.Table, schema: SnapshotSchema, customer_ids=None) -> list[tuple[int, str]]:
@@ -54,13 +54,8 @@ def write_submission(recommendations: pa.Table, schema: SnapshotSchema, path: st
         `path`.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow([schema.customer_id, "added_products"])
-            writer.writerows(submission_lines(recommendations, schema, customer_ids))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replaced_on_success(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([schema.customer_id, "added_products"])
+        writer.writerows(submission_lines(recommendations, schema, customer_ids))
     return path

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from nextbest import __version__
 from nextbest.banking.schema import LAYOUTS, SnapshotSchema
 from nextbest.errors import NextbestError
+from nextbest._files import replaced_on_success
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +95,8 @@ def check_month(month: str) -> str:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary file beside `path`, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with replaced_on_success(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 class Workspace:
@@ -293,12 +290,8 @@ class Workspace:
         expected = self.schema.snapshot_columns()
         if isinstance(table, pa.Table):
             self._check_columns(month, table.column_names, expected)
-            temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            try:
+            with replaced_on_success(target) as temporary:
                 pq.write_table(table, temporary)
-                os.replace(temporary, target)
-            finally:
-                temporary.unlink(missing_ok=True)
             return table.num_rows
         metadata = pq.read_metadata(table)
         self._check_columns(month, metadata.schema.to_arrow_schema().names, expected)

@@ -27,7 +27,11 @@ def configure_output(verbose: bool, quiet: bool) -> None:
     """Set the log level and whether progress bars are shown."""
     global _quiet
     _quiet = quiet
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.WARNING
     handler = RichHandler(console=stderr, show_path=False, show_time=False, markup=False)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     logging.getLogger("nextbest").setLevel(level)

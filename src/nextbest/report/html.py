@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from pathlib import Path
 
 from nextbest.report import plots
+from nextbest._files import replaced_on_success
 
 MODELS = ("nextbest", "lightgbm", "popularity")
 
@@ -89,10 +89,6 @@ def render_run_report(*, metrics: dict, history: dict, best_epoch: int | None, c
 def write_run_report(path: str | Path, **content) -> Path:
     """Write the report to `path` through a temporary file, so a failure leaves no partial report."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with replaced_on_success(path) as temporary:
         temporary.write_text(render_run_report(**content), encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return path
