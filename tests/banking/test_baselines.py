@@ -74,6 +74,20 @@ def test_lightgbm_ignores_rows_owning_product():
     assert (predicted == (X["x"][free] > 0)).mean() > 0.95
 
 
+def test_lightgbm_scores_owned_entries_zero_and_the_rest_as_without_owned():
+    X, Y, owned = _toy_bank()
+    ranker = LightGBMRanker(n_estimators=30, n_jobs=2).fit(X, Y, owned)
+    held = np.zeros_like(Y)
+    held[::3, 0] = 1
+    held[1::4, 1] = 1
+    full = ranker.predict_proba(X)
+    partial = ranker.predict_proba(X, held)
+    assert np.all(partial[held == 1] == 0)
+    np.testing.assert_allclose(partial[held == 0], full[held == 0])
+    with pytest.raises(ValueError, match="owned must have shape"):
+        ranker.predict_proba(X, held[:, :2])
+
+
 def test_lightgbm_requires_matching_shapes():
     X, Y, owned = _toy_bank(50)
     with pytest.raises(ValueError, match=r"owned of shape \(10, 3\)"):

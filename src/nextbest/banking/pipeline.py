@@ -182,7 +182,7 @@ def _train_and_evaluate(workspace, months, settings, top_k, random_state, max_tr
         scores = {
             "nextbest": network.predict_proba(validation.X),
             "popularity": popularity.predict_proba(validation.X),
-            "lightgbm": lightgbm.predict_proba(validation.X),
+            "lightgbm": lightgbm.predict_proba(validation.X, validation.owned),
         }
         metrics = _headline(validation, months, len(data), top_k)
         for name, model_scores in scores.items():
