@@ -36,6 +36,7 @@ def _main(
     if verbose and quiet:
         raise typer.BadParameter("--verbose and --quiet cannot be used together.")
     _common.configure_output(verbose=verbose, quiet=quiet)
+    _common.enable_compilation_cache()
 
 
 def _register_commands() -> None:
