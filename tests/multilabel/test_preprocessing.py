@@ -53,6 +53,18 @@ def test_missing_indicator_only_for_columns_with_nulls():
     np.testing.assert_allclose(preprocessor.transform(later)["numeric"][0, 1], 0.0)
 
 
+def test_columns_without_values_warned_once_together(caplog):
+    frame = small_frame().assign(empty_a=np.nan, empty_b=np.nan)
+    with caplog.at_level("WARNING", logger="nextbest.multilabel.preprocessing"):
+        preprocessor = TablePreprocessor().fit(frame)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["2 numeric column(s) have no values in fit and will always read as 0: empty_a, empty_b"]
+    # Read as 0, with a missing-value indicator of 1 for every row.
+    numeric = preprocessor.transform(frame)["numeric"]
+    assert numeric.shape == (4, 2 + 2 + 3)
+    np.testing.assert_array_equal(numeric[:, 2:4], 0)
+
+
 def test_vocabulary_buckets():
     frame = pd.DataFrame({"colour": ["red"] * 3 + ["blue"] * 2 + ["green"] + [None]})
     preprocessor = TablePreprocessor(min_frequency=2).fit(frame)

@@ -87,15 +87,24 @@ class TablePreprocessor:
         """Turn the statistics gathered by `partial_fit` into scales and vocabularies."""
         if not self.columns:
             raise InvalidInputError("The preprocessing saw no table; pass at least one row of data to fit.")
+        empty = []
         for column in self.columns:
             name = column["name"]
             if column["kind"] == NUMERIC:
-                column.update(self._numeric_stats.pop(name).result(name))
+                stats = self._numeric_stats.pop(name)
+                if stats.count == 0:
+                    empty.append(name)
+                column.update(stats.result())
             else:
                 counts = self._counts.pop(name)
                 counts.pop(None, None)
                 column["vocabulary"] = sorted(v for v, n in counts.items() if n >= self.min_frequency)
                 column["rare_values"] = sum(1 for n in counts.values() if n < self.min_frequency)
+        if empty:
+            logger.warning(
+                "%d numeric column(s) have no values in fit and will always read as 0: %s",
+                len(empty), ", ".join(empty[:8]) + (", ..." if len(empty) > 8 else ""),
+            )
         self._finished = True
         logger.debug("preprocessing fitted: %d numeric, %d categorical columns",
                      len(self.numeric_columns), len(self.categorical_columns))
@@ -279,9 +288,7 @@ class _RunningStats:
         self.mean += delta * present.size / total
         self.count = total
 
-    def result(self, name: str) -> dict:
-        if self.count == 0:
-            logger.warning("numeric column %r has no values in fit; it will always read as 0", name)
+    def result(self) -> dict:
         std = float(np.sqrt(self.m2 / self.count)) if self.count else 0.0
         return {"mean": self.mean, "scale": std if std > 0 else 1.0, "missing_indicator": self.nulls > 0}
 
