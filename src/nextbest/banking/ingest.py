@@ -205,14 +205,17 @@ def _ingest_file(
         sha256 = digest.result()
 
     lines = ingest_report.LineNumbers(staged.rejects, parquet=layout.format == "parquet")
-    _check_rows(staged, lines, max_bad_share)
+    encoding = ingest_report.encoding_problem(staged, readable)
+    _check_rows(staged, lines, max_bad_share, encoding)
     duplicates = _drop_duplicates(staged, lines)
     source = SourceFile(path=str(layout.path.resolve()), size=status.st_size, mtime_ns=status.st_mtime_ns, sha256=sha256)
-    report = _file_report(staged, schema, source, lines, duplicates, month)
+    report = _file_report(staged, schema, source, lines, duplicates, month, encoding)
     return FileIngest(layout=layout, staged=staged, source=source, report=report)
 
 
-def _check_rows(staged: StagedFile, lines: ingest_report.LineNumbers, max_bad_share: float) -> None:
+def _check_rows(
+    staged: StagedFile, lines: ingest_report.LineNumbers, max_bad_share: float, encoding: dict[str, Any] | None
+) -> None:
     """Raise InputFileError for an empty or truncated file, or one with too many bad rows."""
     path = staged.source.path
     total = staged.rows_read + len(staged.rejects)
@@ -232,6 +235,8 @@ def _check_rows(staged: StagedFile, lines: ingest_report.LineNumbers, max_bad_sh
 
     bad = _bad_row_entries(staged, lines)
     if len(bad) > max_bad_share * total or not staged.months:
+        if encoding is not None:
+            raise ingest_report.not_utf8_error(path, encoding, len(bad), total, max_bad_share)
         examples = "; ".join(f"{_where(entry)}: {entry['reason']}" for entry in bad[:_ERROR_EXAMPLES])
         raise InputFileError(
             path,
@@ -288,9 +293,12 @@ def _file_report(
     lines: ingest_report.LineNumbers,
     duplicates: list[dict[str, Any]],
     month: str | None,
+    encoding: dict[str, Any] | None,
 ) -> dict[str, Any]:
     layout = staged.source
     warnings = []
+    if encoding is not None:
+        warnings.append(ingest_report.encoding_warning(layout.path, encoding))
     if layout.missing_attributes:
         warnings.append(f"columns absent from the file, read as null: {', '.join(layout.missing_attributes)}")
     if not layout.has_month:
@@ -320,6 +328,7 @@ def _file_report(
         "rows_missing_most_attributes": ingest_report.rows_missing_most_attributes(staged, schema),
         "rows_with_null_products": ingest_report.rows_with_null_products(staged, schema) if layout.layout == "train" else None,
         "bad_rows": bad_rows,
+        "encoding": encoding,
         "duplicate_rows": duplicates,
         "duplicates_kept": "last",
         "warnings": warnings,

@@ -82,7 +82,13 @@ class RecommenderModel:
                 f"{path} is not a nextbest recommender model ({RECOMMENDER_FILE} not found); "
                 "pass the model/ directory of a run, for example DIR/runs/latest/model"
             )
-        description = json.loads(description_file.read_text(encoding="utf-8"))
+        try:
+            description = json.loads(description_file.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as error:
+            raise NextbestError(
+                f"{description_file} is not readable JSON ({error}); run `nextbest run` again to write the model, "
+                "or copy the whole model directory again"
+            ) from error
         if description.get("format_version") != FORMAT_VERSION:
             raise NextbestError(
                 f"{description_file} has format version {description.get('format_version')!r}; this nextbest "

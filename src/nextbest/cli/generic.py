@@ -90,6 +90,8 @@ def fit(
     label_options_used = sum(option is not None and option != [] for option in (labels, labels_last, labels_xml))
     if label_options_used != 1:
         raise NextbestError("name the label columns with exactly one of --labels, --labels-last or --labels-xml")
+    if labels and not split_names(labels):
+        raise NextbestError(f"invalid --labels {','.join(labels)!r}: it names no column; pass names such as --labels y1,y2")
     from nextbest.multilabel.saving import check_model_path
 
     check_model_path(model)
@@ -297,6 +299,8 @@ def _write_text(text: str, path: Path) -> None:
 def _check_output_folder(path: Path) -> None:
     from nextbest.errors import NextbestError
 
+    if path.is_dir():
+        raise NextbestError(f"cannot write {path}: it is a directory; pass the path of a file")
     if not path.parent.is_dir():
         raise NextbestError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
 

@@ -7,13 +7,17 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from nextbest.banking.ingest import DEFAULT_MAX_BAD_SHARE, ingest
+from nextbest.banking.ingest_report import ENCODING_REASON
 from nextbest.banking.schema import SnapshotSchema
 from nextbest.cli import _common
 
 # Bad rows printed per file; the report file lists them all.
 _PRINTED_BAD_ROWS = 10
+# Characters of a rejected line or bad value printed; the report file has the whole text.
+_PRINTED_VALUE_CHARS = 60
 
 
 def register(app: typer.Typer) -> None:
@@ -64,10 +68,11 @@ def print_report(report: dict[str, Any]) -> None:
     console.print(_files_table(report))
     for file_report in report["files"]:
         console.print(_quirks_table(file_report))
-        if file_report["bad_rows"] or file_report["duplicate_rows"]:
-            console.print(_bad_rows_table(file_report))
+        bad_rows_table = _bad_rows_table(file_report)
+        if bad_rows_table is not None:
+            console.print(bad_rows_table)
         for warning in file_report["warnings"]:
-            console.print(f"[yellow]warning:[/] {file_report['path']}: {warning}", highlight=False)
+            console.print(Text.assemble(("warning:", "yellow"), " ", printable(f"{file_report['path']}: {warning}")))
     console.print(_months_table(report))
     customers = report["customers"]
     if customers:
@@ -79,7 +84,7 @@ def print_report(report: dict[str, Any]) -> None:
         )
     if report["months_replaced"]:
         console.print(f"replaced months: {', '.join(report['months_replaced'])}", highlight=False)
-    console.print(f"report: {Path(report['workspace']) / 'ingest-report.json'} ({report['seconds']} s)", highlight=False)
+    console.print(printable(f"report: {Path(report['workspace']) / 'ingest-report.json'} ({report['seconds']} s)"))
 
 
 def _files_table(report: dict[str, Any]) -> Table:
@@ -90,7 +95,7 @@ def _files_table(report: dict[str, Any]) -> Table:
         months = item["months"]
         span = f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]
         table.add_row(
-            Path(item["path"]).name,
+            printable(Path(item["path"]).name),
             item["format"],
             item["layout"],
             f"{item['rows_in_file']:,}",
@@ -106,32 +111,57 @@ _QUIRK_KINDS = ("trimmed", "empty", "missing_spelling", "sentinel", "merged", "i
 
 
 def _quirks_table(file_report: dict[str, Any]) -> Table:
-    table = Table(title=f"Values repaired in {Path(file_report['path']).name} (become null unless trimmed or merged)")
+    name = Path(file_report["path"]).name
+    table = Table(title=printable(f"Values repaired in {name} (become null unless trimmed or merged)"))
     table.add_column("column")
     for kind in _QUIRK_KINDS:
         table.add_column(kind.replace("_", " "), justify="right")
     for column, counts in file_report["quirks"].items():
-        table.add_row(column, *(f"{counts[kind]:,}" if kind in counts else "" for kind in _QUIRK_KINDS))
+        table.add_row(printable(column), *(f"{counts[kind]:,}" if kind in counts else "" for kind in _QUIRK_KINDS))
     table.caption = f"rows missing most attributes: {file_report['rows_missing_most_attributes']:,}"
     if file_report["rows_with_null_products"] is not None:
         table.caption += f"; rows with a null product: {file_report['rows_with_null_products']:,}"
     return table
 
 
-def _bad_rows_table(file_report: dict[str, Any]) -> Table:
+def _bad_rows_table(file_report: dict[str, Any]) -> Table | None:
+    """Return the table of the first unusable and duplicate rows, or None when there is none to print.
+
+    When most unusable lines are not UTF-8, the report's warnings describe them in one line,
+    so they are left out here.
+    """
     bad, duplicates = file_report["bad_rows"], file_report["duplicate_rows"]
+    encoding = file_report.get("encoding")
+    listed_bad = [entry for entry in bad if entry["reason"] != ENCODING_REASON] if encoding else bad
+    if not listed_bad and not duplicates:
+        return None
     key = "row" if file_report["format"] == "parquet" else "line"
-    table = Table(title=f"Rows not used from {Path(file_report['path']).name} (first {_PRINTED_BAD_ROWS} of each kind)")
+    name = Path(file_report["path"]).name
+    table = Table(title=printable(f"Rows not used from {name} (first {_PRINTED_BAD_ROWS} of each kind)"))
     table.add_column(key, justify="right")
     table.add_column("reason")
     table.add_column("value")
-    for entry in bad[:_PRINTED_BAD_ROWS]:
-        table.add_row(f"{entry[key]:,}", entry["reason"], str(entry["value"])[:60])
+    for entry in listed_bad[:_PRINTED_BAD_ROWS]:
+        value = "" if entry["value"] is None else str(entry["value"])[:_PRINTED_VALUE_CHARS]
+        table.add_row(f"{entry[key]:,}", printable(entry["reason"]), printable(value))
     for entry in duplicates[:_PRINTED_BAD_ROWS]:
         reason = f"duplicate of customer {entry['customer_id']} in {entry['month']}; {key} {entry[f'kept_{key}']:,} kept"
         table.add_row(f"{entry[key]:,}", reason, "")
     table.caption = f"{len(bad):,} unusable and {len(duplicates):,} duplicate rows, all listed in the report"
+    if len(listed_bad) < len(bad):
+        table.caption += f"; the {len(bad) - len(listed_bad):,} lines that are not UTF-8 are described below"
     return table
+
+
+def printable(text: str) -> Text:
+    """Return `text` for the terminal: no markup, and each non-printing character as an escape.
+
+    Control characters such as ``\\x1b`` (which starts a terminal escape sequence), ``\\r`` and
+    ``\\x00`` are written as Python writes them in a string literal, and so are invisible format
+    characters such as U+202E. A bad value then cannot move the cursor, recolour or hide text.
+    """
+    escaped = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return Text(escaped)
 
 
 def _months_table(report: dict[str, Any]) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from nextbest import __version__
 from nextbest.cli import _common
@@ -59,5 +60,6 @@ def main() -> None:
     try:
         app()
     except NextbestError as error:
-        _common.stderr.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        # The message may quote the user's values, which Rich must not read as markup.
+        _common.stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(1)

@@ -6,6 +6,8 @@ columns are named (``labels``), taken from the end of the table (``labels_last``
 ARFF files store them) or listed in a MULAN XML label file (``labels_xml``). Every other column
 is a feature. A label column must hold only 0 and 1; anything else raises an
 `InputFileError` that names the column, the invalid values and the first row holding one.
+A malformed CSV file (wrong field count, unclosed quote, another delimiter, non-UTF-8 bytes,
+no rows) raises an `InputFileError` that names its line (see `nextbest.multilabel.csv_checks`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from nextbest.errors import InputFileError, NextbestError
+from nextbest.multilabel import csv_checks
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +95,14 @@ def read_frame(path: str | Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    header = csv_checks.check_head(path)
     try:
         table = pa_csv.read_csv(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise InputFileError(path, f"cannot be read as CSV: {error}", fix="Check that it is a CSV file with a header row") from error
+    except pa.ArrowInvalid as error:
+        raise csv_checks.explain_read_error(path, error, header) from error
+    except OSError as error:
+        raise InputFileError(path, f"cannot be read as CSV: {error}", fix="Check that the file is complete and readable") from error
+    csv_checks.check_utf8(path, table)
     return table.to_pandas()
 
 
@@ -301,6 +308,13 @@ def read_table(
     """
     path = Path(path)
     frame = read_frame(path)
+    if frame.empty and len(frame.columns) > 0:
+        file_format = table_format(path)
+        raise InputFileError(
+            path,
+            "the file has a header line but no data rows" if file_format == "csv" else "the table has no rows",
+            fix="Pass a file with at least one data row",
+        )
     columns = [str(name) for name in frame.columns]
     frame.columns = columns
     names = resolve_label_names(columns, labels=labels, labels_last=labels_last, labels_xml=labels_xml, path=path)

@@ -19,6 +19,7 @@ import logging
 import platform
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import keras
@@ -71,10 +72,9 @@ def load_model(path):
     Raises
     ------
     NextbestError
-        When `path` is not a nextbest model directory or was written by a newer format.
+        When `path` is not a nextbest model directory, its files are damaged, or it was
+        written by a newer format.
     """
-    from nextbest.multilabel.net import MultiLabelNet
-
     path = Path(path)
     state_file = path / STATE_FILE
     if not state_file.is_file() or not (path / MODEL_FILE).is_file():
@@ -82,6 +82,18 @@ def load_model(path):
             f"{path} is not a nextbest model directory: it must hold {STATE_FILE} and {MODEL_FILE}, as "
             "written by MultiLabelNet.save."
         )
+    try:
+        return _read_model(path, state_file)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError, zipfile.BadZipFile) as error:
+        raise NextbestError(
+            f"cannot load the model in {path}: its files are damaged or were not written by nextbest "
+            f"({type(error).__name__}: {error}); fit the model again, or copy the whole directory again."
+        ) from error
+
+
+def _read_model(path: Path, state_file: Path):
+    from nextbest.multilabel.net import MultiLabelNet
+
     state = json.loads(state_file.read_text(encoding="utf-8"))
     if state.get("format_version", 0) > FORMAT_VERSION:
         raise NextbestError(
