@@ -202,7 +202,7 @@ def test_bad_rows_listed_with_line_numbers(tmp_path):
         (13, "invalid customer id"),
         (23, "missing customer id"),
         (33, "missing month"),
-        (43, "invalid month (expected %Y-%m-%d)"),
+        (43, "invalid month '2016-02-30' (expected %Y-%m-%d)"),
     ]
     assert bad[0]["value"] == short
     assert bad[1]["value"] == "abc"

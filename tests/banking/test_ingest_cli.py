@@ -49,7 +49,8 @@ def test_ingest_second_time_says_replaced(tmp_path):
 
 
 def test_ingest_help_lists_options():
-    result = CliRunner().invoke(app, ["ingest", "--help"])
+    # A wide terminal, so that Rich does not shorten the longer option names.
+    result = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
     assert result.exit_code == 0
     for option in ("--workspace", "--schema", "--month", "--allow-missing-attributes", "--max-bad-rows"):
         assert option in result.output

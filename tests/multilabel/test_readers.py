@@ -107,14 +107,14 @@ def test_invalid_label_values_named(tmp_path):
     message = str(raised.value)
     assert "line 3" in message
     assert "column 'bad'" in message
-    assert "'2', 'yes', 'missing'" in message
+    assert "'2', 'yes', an empty cell" in message
     assert "3 row(s) affected" in message
     assert "Recode the column to 0/1" in message
 
 
 def test_invalid_numeric_label_in_parquet(tmp_path):
     pd.DataFrame({"x": [1, 2, 3], "y": [0.0, 0.5, np.nan]}).to_parquet(tmp_path / "t.parquet")
-    with pytest.raises(InputFileError, match=r"column 'y'.*0\.5, 'missing'.*first at data row 2"):
+    with pytest.raises(InputFileError, match=r"column 'y'.*0\.5, an empty cell.*first at data row 2"):
         read_table(tmp_path / "t.parquet", labels=["y"])
 
 

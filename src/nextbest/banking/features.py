@@ -335,8 +335,8 @@ def _build_month(
     null_products = _count_null_products(connection, workspace, window)
     seconds = time.perf_counter() - started
     logger.info(
-        "examples of %s: %d customers, %s adding a product, %.1f s",
-        month, counts["customers"], "unknown" if predict else counts["customers_adding"], seconds,
+        "examples of %s: %d customers, customers adding a product: %s, %.1f s",
+        month, counts["customers"], "unknown (month to predict)" if predict else counts["customers_adding"], seconds,
     )
     return MonthExamples(month=month, path=target, predict=predict, null_products=null_products, seconds=seconds, **counts)
 

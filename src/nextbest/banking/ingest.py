@@ -65,6 +65,7 @@ def ingest(
     allow_missing_attributes: bool = False,
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    replace_labelled: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Read snapshot files into the workspace at `workspace_dir` and return the ingest report.
@@ -73,7 +74,9 @@ def ingest(
     ----------
     paths : list of path
         CSV, CSV.gz, CSV.zip or Parquet files in the schema's training layout (with products)
-        or test layout (without). A month held in the workspace already is replaced.
+        or test layout (without). A month held in the workspace already is replaced, except
+        that a month with products is not replaced by a test-layout file unless
+        `replace_labelled` is True.
     workspace_dir : path
         The workspace; created when it does not exist.
     schema : SnapshotSchema, optional
@@ -88,6 +91,9 @@ def ingest(
         id or month missing or invalid); above it the whole ingest fails.
     memory_limit : str, default "1500MB"
         DuckDB's memory limit.
+    replace_labelled : bool, default False
+        Let a test-layout file replace a month that the workspace contains with products,
+        which loses that month's products. Without it, such an ingest fails and changes nothing.
     progress : rich.progress.Progress, optional
         Progress display to which each step adds a task.
 
@@ -110,8 +116,8 @@ def ingest(
         raise NextbestError(f"invalid share of bad rows {max_bad_share!r}; expected a number from 0 to 1, such as 0.01")
     if month is not None:
         check_month(month)
-    schema = _choose_schema(workspace_dir, schema)
-    layouts = [_inspect(path, schema, month, allow_missing_attributes) for path in paths]
+    schema, schema_source = _choose_schema(workspace_dir, schema)
+    layouts = [_inspect(path, schema, month, allow_missing_attributes, schema_source) for path in paths]
     _check_month_option(layouts, month, schema)
 
     staging_dir = _make_staging_dir(workspace_dir)
@@ -122,6 +128,8 @@ def ingest(
             file_dir.mkdir()
             ingested.append(_ingest_file(layout, file_dir, schema, month, max_bad_share, memory_limit, progress))
         _reject_overlapping_months(ingested)
+        if not replace_labelled:
+            _reject_losing_products(ingested, workspace_dir)
         report = _commit(ingested, workspace_dir, schema, memory_limit)
     finally:
         shutil.rmtree(staging_dir, ignore_errors=True)
@@ -143,21 +151,31 @@ def _check_paths(paths: list[str | Path]) -> list[Path]:
     return resolved
 
 
-def _choose_schema(workspace_dir: Path, schema: SnapshotSchema | None) -> SnapshotSchema:
-    """Return the schema to read with, checking it against an existing workspace."""
+def _choose_schema(workspace_dir: Path, schema: SnapshotSchema | None) -> tuple[SnapshotSchema, str]:
+    """Return the schema to read with, checking it against an existing workspace, and where it comes from."""
     existing = Workspace.open_existing(workspace_dir)
-    if existing is None:
-        return schema or SnapshotSchema.santander()
+    if existing is not None:
+        if schema is not None:
+            existing.check_schema(schema)
+        return existing.schema, f"schema {existing.schema.name!r} of workspace {workspace_dir}"
     if schema is not None:
-        existing.check_schema(schema)
-    return existing.schema
+        return schema, f"schema {schema.name!r} given with --schema"
+    return SnapshotSchema.santander(), "the built-in schema 'santander'"
 
 
-def _inspect(path: Path, schema: SnapshotSchema, month: str | None, allow_missing_attributes: bool) -> SourceLayout:
+def _inspect(
+    path: Path, schema: SnapshotSchema, month: str | None, allow_missing_attributes: bool, schema_source: str
+) -> SourceLayout:
     file_format = sources.detect_format(path)
     columns = sources.read_header(path, file_format)
     return sources.check_header(
-        path, file_format, columns, schema, month_given=month is not None, allow_missing_attributes=allow_missing_attributes
+        path,
+        file_format,
+        columns,
+        schema,
+        month_given=month is not None,
+        allow_missing_attributes=allow_missing_attributes,
+        schema_source=schema_source,
     )
 
 
@@ -345,6 +363,28 @@ def _reject_overlapping_months(ingested: list[FileIngest]) -> None:
                     "or ingest them one after the other to let the later replace the earlier"
                 )
             owner[month] = item.layout.path
+
+
+def _reject_losing_products(ingested: list[FileIngest], workspace_dir: Path) -> None:
+    """Raise NextbestError when a test-layout file would replace a month held with products."""
+    workspace = Workspace.open_existing(workspace_dir)
+    if workspace is None:
+        return
+    labelled = set(workspace.labelled_months())
+    for item in ingested:
+        if item.layout.layout != "test":
+            continue
+        lost = sorted(labelled & set(item.staged.months))
+        if not lost:
+            continue
+        described = ", ".join(f"{month} ({workspace.month_info(month)['rows']:,} customers)" for month in lost)
+        raise NextbestError(
+            f"{item.layout.path} has no product columns (test layout), but workspace {workspace_dir} contains "
+            f"{described} with products; ingesting the file would replace {'that month' if len(lost) == 1 else 'those months'} "
+            "and lose its products, so nothing was changed. To predict a month, give the file of the month after the "
+            "last month with products; to replace the products anyway, pass --replace-labelled to `nextbest ingest`; "
+            "or ingest the file into another --workspace directory"
+        )
 
 
 def _commit(ingested: list[FileIngest], workspace_dir: Path, schema: SnapshotSchema, memory_limit: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from rich.progress import Progress
 
 from nextbest.banking.schema import SnapshotSchema
 from nextbest.errors import InputFileError
+from nextbest.multilabel.csv_checks import convert_delimiter_fix
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def parse_header_line(path: Path, head: bytes) -> list[str]:
                     f"the header is separated by {word}s ({delimiter!r}), not commas",
                     line=1,
                     value=text.strip()[:120],
-                    fix="Save the file as comma-separated CSV",
+                    fix=convert_delimiter_fix(path, delimiter),
                 )
     return [name.strip() for name in names]
 
@@ -182,8 +183,12 @@ def check_header(
     *,
     month_given: bool,
     allow_missing_attributes: bool,
+    schema_source: str | None = None,
 ) -> SourceLayout:
     """Match a file's header against the schema and return its layout.
+
+    `schema_source` says where the schema comes from, such as "schema 'mybank' of workspace
+    ws"; the error names it, so that a file of another schema is recognised as such.
 
     Raises
     ------
@@ -208,9 +213,12 @@ def check_header(
     if allow_missing_attributes:
         blocking = [name for name in blocking if name not in missing_attributes]
     if unexpected or blocking:
+        schema_source = schema_source or f"schema {schema.name!r}"
+        if len(missing) > len(expected) / 2:
+            raise _other_schema_error(path, schema_source, layout, expected, missing, unexpected)
         raise InputFileError(
             path,
-            _header_difference(layout, expected, unexpected, blocking),
+            _header_difference(layout, expected, unexpected, blocking, schema_source),
             line=1,
             fix=_header_fix(schema, blocking, unexpected, missing_attributes),
         )
@@ -224,9 +232,32 @@ def check_header(
     )
 
 
-def _header_difference(layout: str, expected: list[str], unexpected: list[str], missing: list[str]) -> str:
+def _other_schema_error(
+    path: Path, schema_source: str, layout: str, expected: list[str], missing: list[str], unexpected: list[str]
+) -> InputFileError:
+    """Return the error for a header that lacks most of the columns of its layout, in short."""
     name = "training" if layout == "train" else "test"
-    parts = [f"the header does not match the {name} layout ({len(expected)} columns)"]
+    problem = (
+        f"the header does not match {schema_source}: {len(missing)} of the {len(expected)} columns of its "
+        f"{name} layout are missing ({_first_names(missing)})"
+    )
+    if unexpected:
+        problem += f", and {len(unexpected)} of the file's columns are not in the schema ({_first_names(unexpected)})"
+    return InputFileError(
+        path,
+        problem + "; the file looks like one of another schema",
+        line=1,
+        fix="Ingest it with --schema and the schema that describes it, into a --workspace directory of that schema",
+    )
+
+
+def _first_names(names: list[str], shown: int = 4) -> str:
+    return ", ".join(names[:shown]) + (f", ... ({len(names) - shown} more)" if len(names) > shown else "")
+
+
+def _header_difference(layout: str, expected: list[str], unexpected: list[str], missing: list[str], schema_source: str) -> str:
+    name = "training" if layout == "train" else "test"
+    parts = [f"the header does not match the {name} layout of {schema_source} ({len(expected)} columns)"]
     if missing:
         parts.append(f"missing: {', '.join(missing)}")
     if unexpected:

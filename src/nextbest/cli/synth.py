@@ -23,7 +23,11 @@ def register(app: typer.Typer) -> None:
 
 def synth(
     customers: int = typer.Option(
-        ..., "--customers", min=10, help="Customers in the last training month (931453 in the real data's 2016-05)."
+        ...,
+        "--customers",
+        min=10,
+        help="Customers of the last training month (931453 in the real data's 2016-05). Customers who leave "
+        "earlier add to the file's total, and the test month has about as many.",
     ),
     months: str = typer.Option(
         "2015-01..2016-05", "--months", help="Training months, YYYY-MM..YYYY-MM, inside 2015-01..2016-05."
@@ -36,8 +40,7 @@ def synth(
 ) -> None:
     """Write a synthetic bank in the Santander training and test file layouts.
 
-    Attributes, holdings, row counts, rates and mix of additions, and messy values follow a
-    calibration on real Santander data that ships with nextbest.
+    Attributes, holdings, row counts, rates and mix of additions, and messy values follow a calibration on real Santander data that ships with nextbest.
     """
     from nextbest.banking.synth import generate_bank
 
@@ -54,15 +57,18 @@ def synth(
 
 
 def demo(
-    workspace: Path = typer.Option(Path("nextbest-demo"), "--workspace", "-w", help="Folder for the demo's data and outputs."),
+    workspace: Path = typer.Option(Path("nextbest-demo"), "--workspace", "-w", help="Folder for the demo's data and outputs (created in the current folder by default)."),
     customers: int = typer.Option(
         DEMO_CUSTOMERS, "--customers", min=1000, help="Customers in the last month of the generated bank."
     ),
 ) -> None:
     """Generate a small synthetic bank, run the main job on it and show the results.
 
-    The bank's files go to WORKSPACE/data/; the run's outputs (metrics, report, recommendations,
-    submission) to WORKSPACE/workspace/runs/<run id>/.
+    WORKSPACE is ./nextbest-demo unless --workspace names another folder.
+
+    The bank's files go to WORKSPACE/data/.
+
+    The run's outputs go to WORKSPACE/workspace/runs/<run id>/.
     """
     from nextbest.banking.synth_demo import run_demo
 

@@ -152,12 +152,13 @@ def check_head(path: Path) -> list[str] | None:
                 f"the file looks {word}-separated: its header line contains {delimiter!r} and no comma",
                 line=1,
                 value=header[:_SHOWN_CHARS],
-                fix=_convert_delimiter_fix(path, delimiter),
+                fix=convert_delimiter_fix(path, delimiter),
             )
     return names
 
 
-def _convert_delimiter_fix(path: Path, delimiter: str) -> str:
+def convert_delimiter_fix(path: Path, delimiter: str) -> str:
+    """Return the fix for a file separated by `delimiter`: a command that saves it comma-separated."""
     separator = "\\t" if delimiter == "\t" else delimiter
     return (
         "Save it as comma-separated CSV, for example: python -c \"import pandas as pd; "

@@ -36,6 +36,10 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 ARFF_SUFFIXES = (".arff",)
 # ARFF attribute types that liac-arff reads as numbers.
 _ARFF_NUMERIC_TYPES = {"NUMERIC", "REAL", "INTEGER"}
+# A CSV text column whose non-empty cells are numbers in at least this share is a numeric
+# column with a few stray cells, not a categorical one, so reading it is an error: as text,
+# each of its values would be a rare category that the model cannot use.
+MOSTLY_NUMERIC_SHARE = 0.95
 
 
 @dataclass
@@ -104,6 +108,40 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InputFileError(path, f"cannot be read as CSV: {error}", fix="Check that the file is complete and readable") from error
     csv_checks.check_utf8(path, table)
     return table.to_pandas()
+
+
+def check_numeric_columns(features: pd.DataFrame, path: Path) -> None:
+    """Raise an `InputFileError` for a CSV text column whose non-empty cells are almost all numbers.
+
+    A CSV reader reads a column with one stray text cell as text, and the model would then
+    treat the column as a category of unique values. The error names the first cell that is
+    not a number. Its line assumes one line per row (header on line 1), which is off when a
+    quoted field spans lines.
+    """
+    for name in features.columns:
+        if pd.api.types.is_object_dtype(features[name]) or isinstance(features[name].dtype, pd.StringDtype):
+            _check_not_mostly_numeric(features[name], path)
+
+
+def _check_not_mostly_numeric(series: pd.Series, path: Path) -> None:
+    text = series.map(lambda value: value.strip() if isinstance(value, str) else value)
+    filled = text.notna() & (text != "")
+    if not filled.any():
+        return
+    numbers = pd.to_numeric(text[filled], errors="coerce")
+    not_numbers = numbers.isna()
+    if not not_numbers.any() or not_numbers.mean() > 1 - MOSTLY_NUMERIC_SHARE:
+        return
+    first_row = int(np.flatnonzero(filled.to_numpy())[np.flatnonzero(not_numbers.to_numpy())[0]])
+    raise InputFileError(
+        path,
+        f"the cell is not a number, but {int((~not_numbers).sum()):,} of the column's {len(numbers):,} "
+        "non-empty cells are, so the column would be read as text and be of no use to the model",
+        line=first_row + 2,
+        column=str(series.name),
+        value=str(series.iloc[first_row]),
+        fix="Correct the value, or leave the cell empty if it is unknown",
+    )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -249,7 +287,7 @@ def _label_column(series: pd.Series, name: str, path, file_format: str) -> np.nd
 
     first_row = int(np.flatnonzero(invalid)[0])
     bad_values = list(dict.fromkeys(_shown_value(value) for value in pd.unique(values[invalid])))
-    shown = ", ".join(repr(value) for value in bad_values[:5]) + (" ..." if len(bad_values) > 5 else "")
+    shown = ", ".join(bad_values[:5]) + (" ..." if len(bad_values) > 5 else "")
     # A CSV file has its header on line 1, so data row i (from 0) sits on line i + 2. That is
     # off when a quoted field spans lines. Other formats give the 1-based data row instead.
     line = first_row + 2 if file_format == "csv" else None
@@ -263,11 +301,11 @@ def _label_column(series: pd.Series, name: str, path, file_format: str) -> np.nd
     )
 
 
-def _shown_value(value):
-    """Return a label value as an error message shows it: nulls and empty text as "missing"."""
+def _shown_value(value) -> str:
+    """Return a label value as an error message shows it: quoted, or "an empty cell" for a null or blank."""
     if pd.isna(value) or (isinstance(value, str) and not value.strip()):
-        return "missing"
-    return value.item() if isinstance(value, np.generic) else value
+        return "an empty cell"
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def read_table(
@@ -327,5 +365,7 @@ def read_table(
 
     matrix = label_matrix(frame, present, path, table_format(path)) if present else None
     features = frame.drop(columns=present)
+    if table_format(path) == "csv":
+        check_numeric_columns(features, path)
     logger.info("Read %d rows, %d features and %d labels from %s", len(frame), features.shape[1], len(present), path)
     return LabelledTable(features=features, labels=matrix, label_names=names, path=path)

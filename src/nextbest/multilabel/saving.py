@@ -62,8 +62,13 @@ def save_model(net, path) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("saved model with %d labels to %s", len(net.labels_), path)
+    logger.debug("saved model with %d labels to %s", len(net.labels_), path)
     return path
+
+
+# The file that marks a recommender model of `nextbest run` (nextbest.banking.recommender_model),
+# named here so that the generic layer does not import the banking one.
+_RECOMMENDER_FILE = "recommender.json"
 
 
 def load_model(path):
@@ -77,6 +82,11 @@ def load_model(path):
     """
     path = Path(path)
     state_file = path / STATE_FILE
+    if (path / _RECOMMENDER_FILE).is_file():
+        raise NextbestError(
+            f"{path} is a recommender model written by `nextbest run`, not a model written by `nextbest fit`; "
+            f"score a month with it with `nextbest recommend --model {path} --workspace DIR --month YYYY-MM`"
+        )
     if not state_file.is_file() or not (path / MODEL_FILE).is_file():
         raise NextbestError(
             f"{path} is not a nextbest model directory: it must hold {STATE_FILE} and {MODEL_FILE}, as "
