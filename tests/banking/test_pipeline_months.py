@@ -106,7 +106,7 @@ def test_too_few_labelled_months(make_workspace):
 def test_history_warnings_name_null_lags():
     messages = history_warnings(["2016-02", "2016-05"], MONTHS, lags=3)
     assert messages == [
-        "target month 2016-02: product lags 3..3 (months before 2015-12) are null for every customer, "
+        "target month 2016-02: product lag 3 is null (months before 2015-12) for every customer, "
         "because the workspace starts later; --lags 2 gives every month of the run its full history"
     ]
 

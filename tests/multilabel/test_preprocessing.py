@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -53,12 +54,13 @@ def test_missing_indicator_only_for_columns_with_nulls():
     np.testing.assert_allclose(preprocessor.transform(later)["numeric"][0, 1], 0.0)
 
 
-def test_columns_without_values_warned_once_together(caplog):
+def test_columns_without_values_logged_once_at_info(caplog):
     frame = small_frame().assign(empty_a=np.nan, empty_b=np.nan)
-    with caplog.at_level("WARNING", logger="nextbest.multilabel.preprocessing"):
+    with caplog.at_level("INFO", logger="nextbest.multilabel.preprocessing"):
         preprocessor = TablePreprocessor().fit(frame)
-    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert warnings == ["2 numeric column(s) have no values in fit and will always read as 0: empty_a, empty_b"]
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert messages == ["2 numeric column(s) have no values in fit and will always read as 0: empty_a, empty_b"]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     # Read as 0, with a missing-value indicator of 1 for every row.
     numeric = preprocessor.transform(frame)["numeric"]
     assert numeric.shape == (4, 2 + 2 + 3)

@@ -156,22 +156,45 @@ def history_warnings(months: list[str], labelled: list[str], lags: int) -> list[
     """Return one message per month whose product lags reach before the workspace's first month.
 
     The message names the null lags and the largest ``--lags`` that every month given has in
-    full, because a model trained on null lags meets known ones in later months.
+    full, because a model trained on null lags meets known ones in later months. A month
+    without its month before (lag 1) gets no message: building its examples fails with its
+    own error, and no ``--lags`` value would help.
     """
     first = labelled[0] if labelled else None
     if first is None:
         return []
-    full_window = min(_months_between(first, month) for month in months) if months else lags
+    buildable = [month for month in months if shift_month(month, -1) >= first]
+    full_window = min((_months_between(first, month) for month in buildable), default=lags)
     messages = []
-    for month in months:
+    for month in buildable:
         missing = [k for k in range(1, lags + 1) if shift_month(month, -k) < first]
         if missing:
+            span = f"lag {missing[0]} is" if len(missing) == 1 else f"lags {missing[0]}..{missing[-1]} are"
             messages.append(
-                f"target month {month}: product lags {missing[0]}..{missing[-1]} (months before {first}) are null "
-                f"for every customer, because the workspace starts later; --lags {max(full_window, 1)} gives "
+                f"target month {month}: product {span} null (months before {first}) "
+                f"for every customer, because the workspace starts later; --lags {full_window} gives "
                 "every month of the run its full history"
             )
     return messages
+
+
+def check_month_to_predict(months: RunMonths, labelled: list[str]) -> None:
+    """Raise NextbestError when the month of the --test file has no labelled month before it.
+
+    Its examples need the products of the month before. `nextbest run` has no option to choose
+    another month to predict, so the advice names the files that close the gap instead.
+    """
+    before = shift_month(months.predict, -1)
+    if months.predict_carried or before in labelled:
+        return
+    after_last = shift_month(labelled[-1], 1)
+    gap = f"file of {after_last}" if after_last == before else f"files of {after_last}..{before}"
+    raise NextbestError(
+        f"the month to predict, {months.predict} (the month of the --test file), needs the products of the "
+        f"month before ({before}), but the months with products end at {labelled[-1]}. Pass the bank's "
+        f"training-layout {gap} with --train, or use a new --workspace with the test file of "
+        f"{after_last}, the month after the last month with products"
+    )
 
 
 def _months_between(first: str, month: str) -> int:

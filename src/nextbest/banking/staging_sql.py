@@ -212,9 +212,12 @@ def _output_columns(source, schema, rules, text, parsed, quirk, month) -> list[s
         month_kind = f"({quirk[schema.month]} & {cleaning.KIND_MASK})"
         month_value = value(schema.month, "DATE")
         columns.append(f"CAST(date_trunc('month', {month_value}) AS DATE) AS {quote_identifier(MONTH_COLUMN)}")
+        # The value (its first 40 characters) is part of the reason, so that error messages
+        # that quote only the reason still show what the month cell contained.
+        expected = quote_literal(f"' (expected {rules[schema.month].date_format})")
         reasons += [
             f"WHEN {month_kind} IN ({cleaning.EMPTY}, {cleaning.MISSING_SPELLING}) THEN 'missing month'",
-            f"WHEN {month_kind} <> 0 THEN 'invalid month (expected {rules[schema.month].date_format})'",
+            f"WHEN {month_kind} <> 0 THEN 'invalid month ''' || left({text[schema.month]}, 40) || {expected}",
         ]
         bad_values.append(f"WHEN {month_kind} <> 0 THEN {text[schema.month]}")
     else:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from nextbest.cli import _common
+
+logger = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -77,9 +80,9 @@ def features(
         raise NextbestError("no target month given; pass --target-month YYYY-MM (or a range YYYY-MM..YYYY-MM)")
     targets = expand_months(target_month)
     predicted = expand_months(predict_month)
-    # Said before the build, which can take long when --lags reaches far before the data.
+    # Logged before the build, which can take long when --lags reaches far before the data.
     for message in history_warnings(targets + predicted, opened.labelled_months(), lags):
-        _common.stderr.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+        logger.warning(message)
     with _common.make_progress() as progress:
         summary = build_examples(opened, targets, lags=lags, predict_months=predicted, progress=progress)
     _print_summary(summary)

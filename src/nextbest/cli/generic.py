@@ -29,17 +29,21 @@ def split_names(values: list[str]) -> list[str]:
 
 
 def parse_hidden_units(values: list[str]) -> tuple[int, ...]:
-    """Read layer widths such as ``256,128`` (or the option repeated) as a tuple of integers."""
-    from nextbest.errors import NextbestError
+    """Read layer widths such as ``256,128`` (or the option repeated) as a tuple of integers.
 
+    Raises
+    ------
+    typer.BadParameter
+        When a width is not a positive integer, which the command line reports with exit status 2.
+    """
     widths = split_names(values)
     try:
         units = tuple(int(width) for width in widths)
     except ValueError:
         units = ()
     if not units or any(width < 1 for width in units):
-        raise NextbestError(
-            f"invalid --hidden-units {','.join(values)!r}: expected positive integers such as 256,128"
+        raise typer.BadParameter(
+            f"{','.join(values)!r} is not a list of positive integers such as 256,128", param_hint="'--hidden-units'"
         )
     return units
 
@@ -84,17 +88,25 @@ def fit(
     Every column that is not a label (or ignored) is a feature: numbers are standardised, text
     and ARFF nominal columns become categories. Prints the metrics on the validation rows.
     """
-    from nextbest.errors import NextbestError
-    from nextbest.multilabel.readers import read_table
-
     label_options_used = sum(option is not None and option != [] for option in (labels, labels_last, labels_xml))
     if label_options_used != 1:
-        raise NextbestError("name the label columns with exactly one of --labels, --labels-last or --labels-xml")
+        raise typer.BadParameter(
+            f"{label_options_used} label options given; name the label columns with exactly one of --labels, "
+            "--labels-last or --labels-xml",
+            param_hint="'--labels'",
+        )
     if labels and not split_names(labels):
-        raise NextbestError(f"invalid --labels {','.join(labels)!r}: it names no column; pass names such as --labels y1,y2")
+        raise typer.BadParameter(
+            f"{','.join(labels)!r} names no column; pass names such as --labels y1,y2", param_hint="'--labels'"
+        )
+    layer_widths = parse_hidden_units(hidden_units)
+    check_input_files(table, labels_xml)
+    # Imported once the input files are known to exist: saving imports Keras, which takes seconds.
+    from nextbest.multilabel.readers import read_table
     from nextbest.multilabel.saving import check_model_path
 
     check_model_path(model)
+    check_folder_writable(model.parent)
     data = read_table(
         table, labels=split_names(labels) or None, labels_last=labels_last, labels_xml=labels_xml
     )
@@ -104,7 +116,7 @@ def fit(
     from nextbest.multilabel import MultiLabelNet
 
     net = MultiLabelNet(
-        hidden_units=parse_hidden_units(hidden_units),
+        hidden_units=layer_widths,
         dropout=dropout,
         learning_rate=learning_rate,
         batch_size=batch_size,
@@ -121,7 +133,7 @@ def fit(
         net.fit(features.iloc[train], label_frame.iloc[train], progress=progress, **fit_arguments)
     net.save(model)
     _common.stderr.print(
-        f"Trained on {len(train)} rows ({features.shape[1]} features, {len(data.label_names)} labels); "
+        f"trained on {len(train)} rows ({features.shape[1]} features, {len(data.label_names)} labels); "
         f"best epoch {net.best_epoch_}; saved to {model}"
     )
     if validation is not None:
@@ -134,6 +146,32 @@ def fit(
             title="Validation rows (thresholds tuned on them)",
             per_label=False,
         )
+
+
+def check_input_files(*paths: Path | None) -> None:
+    """Raise InputFileError for an input path that is not a file, before any slow import."""
+    from nextbest.errors import InputFileError
+
+    for path in paths:
+        if path is not None and not path.is_file():
+            problem = "is a directory, not a file" if path.is_dir() else "file not found"
+            raise InputFileError(path, problem, fix="Check the path")
+
+
+def check_folder_writable(folder: Path) -> None:
+    """Create and remove a temporary folder in `folder`, or in its nearest existing parent.
+
+    A model folder that cannot be written then fails before training instead of after it.
+
+    Raises
+    ------
+    OSError
+        From the file system, which the command line prints as one line.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    os.rmdir(tempfile.mkdtemp(prefix=".nextbest-write-check-", dir=existing))
 
 
 def _label_frame(data):
@@ -199,6 +237,7 @@ def predict(
 
     out_format = _output_format(out)
     _check_output_folder(out)
+    check_input_files(table)
     net = _load_model(model)
     data = read_table(table, labels=list(net.labels_), require_labels=False)
     kept = split_names(keep)
@@ -211,7 +250,7 @@ def predict(
     columns |= {f"proba_{label}": probabilities[:, index] for index, label in enumerate(net.labels_)}
     columns |= {f"pred_{label}": decisions[:, index] for index, label in enumerate(net.labels_)}
     _write_table(pd.DataFrame(columns), out, out_format)
-    _common.stderr.print(f"Wrote {len(probabilities)} rows to {out}")
+    _common.stderr.print(f"wrote {len(probabilities)} rows to {out}")
 
 
 def evaluate(
@@ -233,13 +272,14 @@ def evaluate(
 
     if out is not None:
         _check_output_folder(out)
+    check_input_files(table)
     net = _load_model(model)
     data = read_table(table, labels=list(net.labels_))
     features = _model_features(net, data.features)
     report = _print_report(net, features, data.labels, k=k, title=str(table), per_label=per_label)
     if out is not None:
         _write_text(json.dumps(report, indent=2) + "\n", out)
-        _common.stderr.print(f"Wrote the metrics to {out}")
+        _common.stderr.print(f"wrote the metrics to {out}")
 
 
 def _print_report(net, features, labels, *, k: int, title: str, per_label: bool) -> dict:

@@ -13,6 +13,7 @@ from nextbest.banking.ingest import DEFAULT_MAX_BAD_SHARE, ingest
 from nextbest.banking.ingest_report import ENCODING_REASON
 from nextbest.banking.schema import SnapshotSchema
 from nextbest.cli import _common
+from nextbest.cli.run import check_month_option
 
 # Bad rows printed per file; the report file lists them all.
 _PRINTED_BAD_ROWS = 10
@@ -25,6 +26,13 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_command)
 
 
+def _check_share(value: float) -> float:
+    # A share outside 0..1 (or NaN) is a usage error, reported before any file is read.
+    if not 0 <= value <= 1:
+        raise typer.BadParameter(f"{value!r} is not a share of rows; expected a number from 0 to 1, such as 0.01")
+    return value
+
+
 def ingest_command(
     files: list[Path] = typer.Argument(..., help="Snapshot files: CSV, CSV.gz, CSV.zip or Parquet, in the training or test layout."),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="Workspace directory; created when it does not exist."),
@@ -32,7 +40,7 @@ def ingest_command(
         None, "--schema", help="TOML schema of the files. Default: the workspace's, or the built-in Santander schema."
     ),
     month: str | None = typer.Option(
-        None, "--month", help="Month (YYYY-MM) of files that have no month column, such as a single month's extract."
+        None, "--month", callback=check_month_option, help="Month (YYYY-MM) of files that have no month column, such as a single month's extract."
     ),
     allow_missing_attributes: bool = typer.Option(
         False, "--allow-missing-attributes", help="Read attribute columns absent from a file as null instead of failing."
@@ -40,13 +48,20 @@ def ingest_command(
     max_bad_rows: float = typer.Option(
         DEFAULT_MAX_BAD_SHARE,
         "--max-bad-rows",
+        callback=_check_share,
         help="Largest share (0 to 1) of a file's rows that may be unusable before the ingest fails.",
+    ),
+    replace_labelled: bool = typer.Option(
+        False,
+        "--replace-labelled",
+        help="Let a file without products replace a month held with products (its products are lost).",
     ),
 ) -> None:
     """Read monthly snapshot files into the workspace, one Parquet file per month, and report every repair.
 
-    A month already in the workspace is replaced. The report is written to ingest-report.json in
-    the workspace and printed as tables.
+    A month already in the workspace is replaced. A file without products replaces a month held with products only with --replace-labelled.
+
+    The report is written to ingest-report.json in the workspace and printed as tables.
     """
     chosen_schema = SnapshotSchema.from_toml(schema) if schema is not None else None
     with _common.make_progress() as progress:
@@ -57,6 +72,7 @@ def ingest_command(
             month=month,
             allow_missing_attributes=allow_missing_attributes,
             max_bad_share=max_bad_rows,
+            replace_labelled=replace_labelled,
             progress=progress,
         )
     print_report(report)

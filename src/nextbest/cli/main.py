@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
 
 import typer
@@ -9,7 +11,13 @@ from rich.markup import escape
 
 from nextbest import __version__
 from nextbest.cli import _common
+from nextbest.cli._os_errors import describe_os_error
 from nextbest.errors import NextbestError
+
+logger = logging.getLogger(__name__)
+
+# Exit status of a process stopped by SIGTERM, as shells report it (128 + 15).
+SIGTERM_EXIT_STATUS = 128 + signal.SIGTERM
 
 app = typer.Typer(
     name="nextbest",
@@ -51,15 +59,34 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def exit_on_sigterm(signal_number, frame) -> None:
+    """Raise SystemExit on SIGTERM, so that the commands' cleanup runs as it does for Ctrl-C.
+
+    Without this handler, SIGTERM (sent by `timeout`, `kill` and job schedulers) ends Python
+    at once, and a run's ``runs/.<run id>.partial`` folder stays behind.
+    """
+    raise SystemExit(SIGTERM_EXIT_STATUS)
+
+
 def main() -> None:
     """Run the command line, printing user errors without a traceback.
 
     Typer prints usage errors (unknown options, values out of range) itself and exits with
-    status 2; errors in the user's files or settings exit with status 1.
+    status 2; errors in the user's files or settings, and files or folders that cannot be
+    read or written, exit with status 1. SIGTERM exits with status 143 after the cleanup.
     """
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
         app()
     except NextbestError as error:
         # The message may quote the user's values, which Rich must not read as markup.
-        _common.stderr.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
+        _print_error(str(error))
         sys.exit(1)
+    except OSError as error:
+        logger.debug("the command failed on a file-system error", exc_info=True)
+        _print_error(describe_os_error(error))
+        sys.exit(1)
+
+
+def _print_error(message: str) -> None:
+    _common.stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)

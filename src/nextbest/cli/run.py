@@ -33,6 +33,33 @@ def equivalent_command(context: typer.Context) -> list[str]:
     return words
 
 
+def check_month_option(value: str | None) -> str | None:
+    """Check a YYYY-MM option before any work; a malformed month is a usage error (exit status 2)."""
+    from nextbest.banking.workspace import check_month
+    from nextbest.errors import NextbestError
+
+    if value is None:
+        return None
+    try:
+        return check_month(value)
+    except NextbestError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def check_month_range_option(value: str | None) -> str | None:
+    """Check a YYYY-MM..YYYY-MM option for its format and order before any work (exit status 2)."""
+    from nextbest.banking.run_months import parse_month_range
+    from nextbest.errors import NextbestError
+
+    if value is None:
+        return None
+    try:
+        parse_month_range(value)
+    except NextbestError as error:
+        raise typer.BadParameter(str(error)) from None
+    return value
+
+
 def run(
     context: typer.Context,
     train: list[Path] = typer.Option(
@@ -43,11 +70,12 @@ def run(
     ),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="Workspace directory; created when missing."),
     validation_month: str | None = typer.Option(
-        None, "--validation-month", help="Month the models are evaluated on, YYYY-MM. Default: the last month with products."
+        None, "--validation-month", callback=check_month_option, help="Month the models are evaluated on, YYYY-MM. Default: the last month with products."
     ),
     training_months: str | None = typer.Option(
         None,
         "--training-months",
+        callback=check_month_range_option,
         help="Months to train on, YYYY-MM..YYYY-MM. Default: the 3 months before the validation month, plus the "
         "month a year before the month to predict when the data reaches back that far.",
     ),
@@ -102,7 +130,7 @@ def _print_summary(result) -> None:
 def recommend(
     model: Path = typer.Option(..., "--model", help="A run's model directory, for example WORKSPACE/runs/latest/model."),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="Workspace holding the month and its history."),
-    month: str = typer.Option(..., "--month", help="Month to recommend for, YYYY-MM."),
+    month: str = typer.Option(..., "--month", callback=check_month_option, help="Month to recommend for, YYYY-MM."),
     out: Path = typer.Option(..., "--out", help="Output file: .parquet for a recommendations table, .csv for a submission file."),
     top_k: int = typer.Option(7, "--top-k", min=1, help="Products recommended per customer."),
 ) -> None:

@@ -101,7 +101,9 @@ class TablePreprocessor:
                 column["vocabulary"] = sorted(v for v, n in counts.items() if n >= self.min_frequency)
                 column["rare_values"] = sum(1 for n in counts.values() if n < self.min_frequency)
         if empty:
-            logger.warning(
+            # INFO, not WARNING: the banking features include history columns that are empty
+            # whenever a product never changed in the training months, and the user cannot act on it.
+            logger.info(
                 "%d numeric column(s) have no values in fit and will always read as 0: %s",
                 len(empty), ", ".join(empty[:8]) + (", ..." if len(empty) > 8 else ""),
             )
