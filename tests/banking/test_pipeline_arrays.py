@@ -1,4 +1,4 @@
-"""Tests of the model inputs built from examples tables."""
+"""Tests of the model inputs built from examples tables, and of the rows the network trains on."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from nextbest.banking.example_arrays import concat_arrays, example_arrays
 from nextbest.banking.features_sql import CATEGORICAL, NUMERIC, FeatureColumn
+from nextbest.banking.run_steps import network_rows
 
 PRODUCTS = ["a", "b"]
 FEATURES = (FeatureColumn("age", NUMERIC), FeatureColumn("segment", CATEGORICAL), FeatureColumn("a_lag1", NUMERIC))
@@ -56,3 +57,15 @@ def test_concat_keeps_categories_of_both_parts():
     assert both.X["segment"].tolist() == ["x", "y", "z"]
     assert both.Y.tolist() == [[0, 0], [1, 0], [1, 0]]
     assert len(both) == 3
+
+
+def test_softmax_network_trains_only_on_rows_that_add():
+    data = example_arrays(_examples(["x", "y", "x", "y"], [0, 0, 1, 0], [1, 0, 0, 1]), FEATURES, PRODUCTS)
+    assert network_rows(data, "softmax").tolist() == [0, 3]
+    assert network_rows(data, "bce").tolist() == [0, 1, 2, 3]
+
+
+def test_softmax_network_without_adding_rows_keeps_every_row(caplog):
+    data = example_arrays(_examples(["x", "y"], [0, 0], [0, 0]), FEATURES, PRODUCTS)
+    assert network_rows(data, "softmax").tolist() == [0, 1]
+    assert "no training row adds a product" in caplog.text

@@ -6,7 +6,8 @@ outputs as the command line. Its steps:
 1. ingest the files the workspace does not already hold unchanged;
 2. build the examples of the training months, the validation month and the month to predict;
 3. train the network on the training months, owned products masked out of the loss, stopping
-   early on a split of the training customers (never on the validation month);
+   early on a split of the training customers (never on the validation month). Under the
+   softmax ranking loss only the rows that add a product carry a loss, so only they are used;
 4. evaluate it on the validation month beside the popularity and LightGBM baselines trained on
    the same examples;
 5. retrain on the training months, the validation month and any labelled month after it
@@ -29,7 +30,7 @@ from nextbest.banking.evaluation import calibration_bins, model_metrics
 from nextbest.banking.features_manifest import FeatureSettings, read_manifest
 from nextbest.banking.recommend import recommendation_table
 from nextbest.banking.recommender_model import RecommenderModel
-from nextbest.banking.run_months import choose_months, history_warnings
+from nextbest.banking.run_months import check_month_to_predict, choose_months, history_warnings
 from nextbest.banking.run_outputs import RunDirectory, library_versions
 from nextbest.banking.run_steps import (
     DEFAULT_NETWORK,
@@ -135,6 +136,7 @@ def run(
     with timer.stage("ingest"):
         workspace_, inputs = ingest_inputs(Path(workspace), [Path(p) for p in train], None if test is None else Path(test), progress)
     months = choose_months(workspace_, validation_month, training_months)
+    check_month_to_predict(months, workspace_.labelled_months())
     output = RunDirectory(workspace_.path / "runs")
     try:
         with timer.stage("examples"):
