@@ -69,3 +69,32 @@ def test_softmax_network_without_adding_rows_keeps_every_row(caplog):
     data = example_arrays(_examples(["x", "y"], [0, 0], [0, 0]), FEATURES, PRODUCTS)
     assert network_rows(data, "softmax").tolist() == [0, 1]
     assert "no training row adds a product" in caplog.text
+
+
+def test_label_matrix_reads_nulls_as_zero():
+    from nextbest.banking.example_arrays import label_matrix
+
+    table = _examples(["x", "y", "z"], [1, 0, None], [0, 1, None])
+    assert label_matrix(table, PRODUCTS).tolist() == [[0, 0], [1, 0], [0, 0]]
+    assert label_matrix(table, PRODUCTS).dtype == np.int8
+
+
+def test_sampled_rows_taken_before_conversion_match_subset():
+    # Taking the sampled rows from the Arrow table must give the arrays that subsetting the whole
+    # month's arrays gives, which is how training rows were chosen before.
+    from nextbest.banking.example_arrays import label_matrix
+    from nextbest.banking.run_months import sample_population
+
+    rng = np.random.default_rng(0)
+    n = 400
+    table = _examples(
+        rng.choice(["x", "y", "z", None], n).tolist(), rng.integers(0, 2, n).tolist(), (rng.random(n) < 0.1).astype(int).tolist()
+    )
+    rows, _ = sample_population(label_matrix(table, PRODUCTS), 100, random_state=0)
+    taken = concat_arrays([example_arrays(table.take(rows), FEATURES, PRODUCTS)])
+    subset = concat_arrays([example_arrays(table, FEATURES, PRODUCTS).subset(rows)])
+    assert len(taken) < n
+    assert taken.X.equals(subset.X)
+    assert np.array_equal(taken.Y, subset.Y)
+    assert np.array_equal(taken.owned, subset.owned)
+    assert np.array_equal(taken.customer_ids, subset.customer_ids)

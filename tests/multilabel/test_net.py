@@ -290,3 +290,23 @@ def test_unfitted_model_raises_not_fitted():
 
 def test_backend_is_jax():
     assert keras.backend.backend() == "jax"
+
+
+@pytest.mark.parametrize("kind", ["pandas", "arrow", "numpy"])
+def test_predict_in_chunks_equals_whole(monkeypatch, kind):
+    import pyarrow as pa
+
+    from nextbest.multilabel import net as net_module
+
+    X, Y = known_structure(300, seed=3)
+    if kind == "numpy":
+        X = X.drop(columns="segment").to_numpy()
+    net = MultiLabelNet(hidden_units=(8,), epochs=2, batch_size=8, random_state=0).fit(X, Y)
+    data = pa.Table.from_pandas(X, preserve_index=False) if kind == "arrow" else X
+    whole = net.predict_proba(data)
+    # 8 rows per batch and 2 batches per chunk: 300 rows in 19 chunks, the last one short.
+    monkeypatch.setattr(net_module, "PREDICT_BATCH_SIZE", 8)
+    monkeypatch.setattr(net_module, "PREDICT_CHUNK_BATCHES", 2)
+    chunked = net.predict_proba(data)
+    assert chunked.shape == (300, Y.shape[1])
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)

@@ -115,6 +115,19 @@ def example_arrays(table: pa.Table, features: tuple[FeatureColumn, ...], product
     )
 
 
+def label_matrix(table: pa.Table, products: list[str]) -> np.ndarray:
+    """Return the ``added_`` columns of an examples table as 0/1 int8, nulls read as 0."""
+    missing = [f"added_{p}" for p in products if f"added_{p}" not in table.column_names]
+    if missing:
+        raise NextbestError(
+            f"the examples lack {len(missing)} label columns, for example {missing[:5]}; "
+            "build the examples again with `nextbest features`"
+        )
+    if not products:
+        return np.zeros((table.num_rows, 0), dtype=np.int8)
+    return np.column_stack([_zero_filled(table, f"added_{p}") for p in products]).astype(np.int8)
+
+
 def _zero_filled(table: pa.Table, name: str) -> np.ndarray:
     return pc.fill_null(table.column(name), 0).to_numpy().astype(np.int8)
 

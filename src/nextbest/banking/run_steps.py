@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.progress import Progress
 
-from nextbest.banking.example_arrays import ExampleArrays, concat_arrays, example_arrays
+from nextbest.banking.example_arrays import ExampleArrays, concat_arrays, example_arrays, label_matrix
 from nextbest.banking.features import build_examples, load_examples
 from nextbest.banking.features_manifest import FeatureSettings, read_manifest
 from nextbest.banking.run_months import RunMonths, sample_population
@@ -46,10 +47,15 @@ EARLY_STOPPING_SHARE = 0.1
 
 
 class StageTimer:
-    """Wall time of each named stage, in seconds, in the order the stages ran."""
+    """Wall time of each named stage, in seconds, and the process's peak memory after it.
+
+    The peak (maximum resident set size) only grows, so the first stage after which it rises
+    is the one that set it.
+    """
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self.peak_memory_gib: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str):
@@ -57,7 +63,19 @@ class StageTimer:
         started = time.perf_counter()
         yield
         self.seconds[name] = round(time.perf_counter() - started, 3)
-        logger.info("stage %s took %.1f s", name, self.seconds[name])
+        self.peak_memory_gib[name] = round(peak_memory_gib(), 2)
+        logger.info("stage %s took %.1f s (peak memory so far %.2f GiB)", name, self.seconds[name], self.peak_memory_gib[name])
+
+
+def peak_memory_gib() -> float:
+    """Return the peak resident memory of this process so far, in GiB (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows has no resource module.
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return peak / 2**30 if sys.platform == "darwin" else peak / 2**20
 
 
 def ingest_inputs(workspace_path: Path, train: list[Path], test: Path | None, progress: Progress | None) -> tuple[Workspace, list[dict]]:
@@ -150,12 +168,15 @@ def load_training_arrays(
         Sample weights that undo the sampling (see `sample_population`).
     """
     budget = None if max_rows is None else max(1, max_rows // len(months))
+    manifest = read_manifest(workspace.path)
     parts, weights = [], []
     for offset, month in enumerate(months):
-        data = load_arrays(workspace, [month], products)
-        rows, month_weights = sample_population(data.Y, budget, random_state + offset)
-        parts.append(data.subset(rows))
+        table = load_examples(workspace, [month])
+        # The sample is drawn from the labels alone, so that only its rows become DataFrames.
+        rows, month_weights = sample_population(label_matrix(table, products), budget, random_state + offset)
+        parts.append(example_arrays(table.take(rows), manifest.features, products))
         weights.append(month_weights)
+        del table
     return concat_arrays(parts), np.concatenate(weights)
 
 

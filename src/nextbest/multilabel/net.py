@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 LOSSES = ("bce", "focal", "softmax")
 LR_SCHEDULES = ("plateau", "cosine", "constant")
 PREDICT_BATCH_SIZE = 16384
+# Prediction batches per chunk of rows that `predict_proba` preprocesses at a time.
+PREDICT_CHUNK_BATCHES = 8
 
 
 class MultiLabelNet(ClassifierMixin, BaseEstimator):
@@ -386,7 +388,17 @@ class MultiLabelNet(ClassifierMixin, BaseEstimator):
             When X's columns are missing, extra or reordered compared with fit.
         """
         check_is_fitted(self, "model_")
-        return self._predict_inputs(self.preprocessor_.transform(view_table(X)))
+        view = view_table(X)
+        # Chunks bound the memory of the network's inputs; a whole number of prediction batches
+        # per chunk keeps the batch shapes, and so the compiled code, the same.
+        chunk = PREDICT_CHUNK_BATCHES * max(self.batch_size, PREDICT_BATCH_SIZE)
+        if view.n_rows <= chunk:
+            return self._predict_inputs(self.preprocessor_.transform(view))
+        parts = [
+            self._predict_inputs(self.preprocessor_.transform(view.rows(start, start + chunk)))
+            for start in range(0, view.n_rows, chunk)
+        ]
+        return np.concatenate(parts)
 
     def _predict_inputs(self, inputs: dict) -> np.ndarray:
         n_rows = _n_rows(inputs)

@@ -49,6 +49,10 @@ class TableView:
         """Give the columns new names, in order; used to match unnamed columns by position."""
         raise NotImplementedError
 
+    def rows(self, start: int, stop: int) -> "TableView":
+        """Return a view of the rows from `start` up to `stop`, sharing the data."""
+        raise NotImplementedError
+
     def inferred_kind(self, name: str) -> str:
         """Return ``"numeric"`` or ``"categorical"`` for a column, raising for other types."""
         raise NotImplementedError
@@ -73,6 +77,13 @@ class PandasView(TableView):
     def rename_columns(self, names: list[str]) -> None:
         self._columns = dict(zip(names, self._columns.values()))
         self.names = list(names)
+
+    def rows(self, start: int, stop: int) -> "PandasView":
+        view = PandasView(pd.DataFrame(), self.has_feature_names)
+        view._columns = {name: series.iloc[start:stop] for name, series in self._columns.items()}
+        view.names = list(self.names)
+        view.n_rows = len(range(start, min(stop, self.n_rows)))
+        return view
 
     def inferred_kind(self, name: str) -> str:
         series = self._columns[name]
@@ -114,6 +125,9 @@ class ArrowView(TableView):
     def __init__(self, table: pa.Table):
         super().__init__(list(table.column_names), table.num_rows, True)
         self._table = table
+
+    def rows(self, start: int, stop: int) -> "ArrowView":
+        return ArrowView(self._table.slice(start, max(stop - start, 0)))
 
     def inferred_kind(self, name: str) -> str:
         kind = self._table.schema.field(name).type
