@@ -6,7 +6,7 @@ import datetime as dt
 
 import duckdb
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nextbest.banking import cleaning
@@ -39,6 +39,7 @@ def trimmed(code: int) -> bool:
 
 
 @given(st.lists(st.tuples(st.integers(-(2**62), 2**62), padding, padding), min_size=1, max_size=40))
+@example([(2**53 - 1, "", ""), (2**53, "", ""), (2**53 + 1, " ", ""), (-(2**53) - 1, "", " ")])
 def test_integer_padded(cases):
     rows = clean(ColumnRule("integer"), [f"{left}{number}{right}" for number, left, right in cases])
     for (number, left, right), (value, code) in zip(cases, rows, strict=True):

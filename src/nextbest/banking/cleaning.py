@@ -106,7 +106,8 @@ def number_sql(text: str) -> str:
     return f"TRY_CAST({text} AS DOUBLE)"
 
 
-# Integers up to 2**53 are exact as DOUBLE; larger ones are cast from the text instead.
+# Integers below 2**53 are exact as DOUBLE; others are cast from the text instead. The limit
+# itself is excluded, because 2**53 + 1 rounds to 2**53 when read as a DOUBLE.
 _EXACT_DOUBLE_LIMIT = 2**53
 
 
@@ -129,7 +130,7 @@ def parsed_sql(rule: ColumnRule, text: str, number: str | None, raw: str | None 
     if rule.type == "integer":
         whole = f"{number} = trunc({number})"
         return (
-            f"CASE WHEN {whole} AND abs({number}) <= {_EXACT_DOUBLE_LIMIT} THEN CAST({number} AS BIGINT) "
+            f"CASE WHEN {whole} AND abs({number}) < {_EXACT_DOUBLE_LIMIT} THEN CAST({number} AS BIGINT) "
             f"WHEN {whole} THEN TRY_CAST({text} AS BIGINT) END"
         )
     if rule.type == "float":
