@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 import pyarrow as pa
+import pyarrow.parquet  # noqa: F401  (pa.parquet)
 import pytest
 
 from nextbest.banking.run_months import choose_months, history_warnings
@@ -115,3 +116,28 @@ def test_retraining_months_reach_last_labelled(make_workspace):
     months = choose_months(make_workspace(MONTHS), "2016-04", "2016-02..2016-03")
     assert months.retraining == ["2016-02", "2016-03", "2016-04", "2016-05"]
     assert months.predict == "2016-06"
+
+
+def test_month_carried_forward_is_derived_again(make_workspace):
+    # The carried month came from the old 2016-05; after 2016-05 is replaced, the next run must
+    # derive it again from the new snapshot instead of scoring the old customers.
+    from nextbest.banking.run_steps import carry_forward
+
+    workspace = make_workspace(MONTHS)
+    carry_forward(workspace, "2016-05", "2016-06")
+    assert workspace.carried_forward_months() == ["2016-06"]
+    months = choose_months(workspace, None, None)
+    assert months.predict == "2016-06"
+    assert months.predict_carried
+
+    schema = workspace.schema
+    workspace.write_month("2016-05", _snapshot(schema, "2016-05", [1, 2, 7, 8], True), layout="train", source=workspace.path / "workspace.json")
+    carry_forward(workspace, "2016-05", "2016-06")
+    customers = pa.parquet.read_table(workspace.snapshot_path("2016-06")).column("customer_id").to_pylist()
+    assert customers == [1, 2, 7, 8]
+
+
+def test_month_of_a_test_file_is_not_carried(make_workspace):
+    workspace = make_workspace(MONTHS, ["2016-06"])
+    assert workspace.carried_forward_months() == []
+    assert not choose_months(workspace, None, None).predict_carried

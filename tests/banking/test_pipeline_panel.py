@@ -172,3 +172,17 @@ def test_validation_month_without_month_before(panel_run):
     assert result.exit_code != 0
     assert "validation month 2015-12 has no month before it (2015-11)" in str(result.exception)
     assert sorted(path.name for path in run_dir.parent.iterdir()) == runs_before
+
+
+def test_recommend_refuses_labelled_month(panel_run, tmp_path):
+    workspace, run_dir = panel_run
+    examples = workspace / "examples" / "2016-05.parquet"
+    before = examples.read_bytes()
+    out = tmp_path / "may.csv"
+    arguments = ["recommend", "--model", str(run_dir / "model"), "--workspace", str(workspace), "--month", "2016-05", "--out", str(out)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code != 0
+    assert "month 2016-05 has products" in str(result.exception)
+    assert "--validation-month 2016-05" in str(result.exception)
+    assert examples.read_bytes() == before
+    assert not out.exists()

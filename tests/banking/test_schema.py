@@ -103,7 +103,9 @@ name = "card"
         ('name = "x"\ntype = "integer"\ntag = "wealth"', "unknown tag 'wealth'"),
         ('name = "x"\ntype = "integer"\nmerge = { "1.0" = "1" }', "merge applies to category attributes only"),
         ('name = "ncodpers"\ntype = "integer"', "file column 'ncodpers' twice"),
-        ('name = "x"\ntype = "integer"\ncolour = "red"', "an attribute has a name, a type"),
+        ('name = "x"\ntype = "integer"\ncolour = "red"', "invalid attribute 'x': unknown key(s) 'colour'"),
+        ('name = "age"\ntyp = "integer"', "invalid attribute 'age': unknown key(s) 'typ'"),
+        ('name = "x"', "invalid attribute 'x': it lacks type"),
     ],
 )
 def test_invalid_toml_schema_names_problem(tmp_path, attribute, message):

@@ -51,8 +51,8 @@ def recommend_month(model_dir, workspace_dir, month: str, out, *, top_k: int = 7
     Raises
     ------
     NextbestError
-        For an unknown output format, a model directory that is not one, or a month the
-        workspace cannot build.
+        For an unknown output format, a model directory that is not one, a month with products
+        (it is not a month to predict), or a month the workspace cannot build.
     """
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".csv"):
@@ -66,6 +66,15 @@ def recommend_month(model_dir, workspace_dir, month: str, out, *, top_k: int = 7
             "use the workspace the model was trained on, or one ingested with the same schema"
         )
 
+    if month in workspace.labelled_months():
+        # Building it as a month to predict would overwrite its labelled examples with unlabelled
+        # ones, and later runs and `nextbest features` users read those examples.
+        raise NextbestError(
+            f"month {month} has products in workspace {workspace_dir}, so it is not a month to predict; "
+            f"`nextbest recommend` scores months to predict ({', '.join(workspace.months_to_predict()) or 'none in this workspace'}). "
+            f"To see how the model ranks {month}, run `nextbest run --workspace {workspace_dir} --validation-month {month}` "
+            "and read validation_recommendations.parquet"
+        )
     build_examples(workspace, [month], settings=model.feature_settings, predict_months=[month], progress=progress)
     data = example_arrays(load_examples(workspace, [month]), model.features, model.products)
     table = recommendation_table(data.customer_ids, model.score(data), data.owned, model.products, top_k)

@@ -79,7 +79,10 @@ def choose_months(workspace: Workspace, validation_month: str | None, training_m
             "a run needs at least three consecutive months: training, validation and the month before each"
         )
     validation = _check_validation(validation_month or labelled[-1], labelled)
-    to_predict = workspace.months_to_predict()
+    # A month derived from the last labelled month by an earlier run is derived again, because
+    # that month may have been replaced since (new customers, corrected rows).
+    carried = set(workspace.carried_forward_months())
+    to_predict = [month for month in workspace.months_to_predict() if month not in carried]
     predict = to_predict[-1] if to_predict else shift_month(labelled[-1], 1)
 
     if training_months is None:

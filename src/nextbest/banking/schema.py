@@ -212,11 +212,17 @@ class SnapshotSchema:
 
 
 def _attribute_from_dict(item: dict[str, Any]) -> Attribute:
-    unknown = set(item) - {"name", "type", "tag", "missing", "merge"}
-    if unknown or "name" not in item or "type" not in item:
+    known = ("name", "type", "tag", "missing", "merge")
+    unknown = sorted(set(item) - set(known))
+    label = f"attribute {item['name']!r}" if "name" in item else f"attribute {item!r}"
+    if unknown:
         raise NextbestError(
-            f"invalid attribute {item!r}; an attribute has a name, a type and optionally tag, missing and merge"
+            f"invalid {label}: unknown key(s) {', '.join(map(repr, unknown))}; the keys of an attribute are "
+            f"{', '.join(known)}"
         )
+    missing = [key for key in ("name", "type") if key not in item]
+    if missing:
+        raise NextbestError(f"invalid {label}: it lacks {' and '.join(missing)}; every attribute has a name and a type")
     merge = item.get("merge", {})
     if not isinstance(merge, dict):
         raise NextbestError(f"attribute {item['name']!r}: merge must be a table of spelling = spelling")
@@ -231,7 +237,9 @@ def _attribute_from_dict(item: dict[str, Any]) -> Attribute:
 
 def _product_from_dict(item: dict[str, Any]) -> Product:
     if set(item) != {"column", "name"}:
-        raise NextbestError(f"invalid product {item!r}; a product has exactly a column and a name")
+        unknown = sorted(set(item) - {"column", "name"})
+        detail = f"unknown key(s) {', '.join(map(repr, unknown))}" if unknown else "it lacks a column or a name"
+        raise NextbestError(f"invalid product {item!r}: {detail}; a product has exactly a column and a name")
     return Product(column=str(item["column"]), name=str(item["name"]))
 
 

@@ -197,6 +197,16 @@ class Workspace:
         """Return the months read from test-layout files (products null), sorted."""
         return [m for m in self.months() if self._state["months"][m]["layout"] == "test"]
 
+    def carried_forward_months(self) -> list[str]:
+        """Return the months to predict that were derived from a snapshot of this workspace.
+
+        `nextbest.banking.run_steps.carry_forward` records the last labelled month's snapshot
+        file as the source of such a month. Runs derive it again, so that it follows a later
+        change of that snapshot.
+        """
+        snapshots = (self.path / SNAPSHOTS_DIR).resolve()
+        return [m for m in self.months_to_predict() if Path(self._state["months"][m]["source"]).parent == snapshots]
+
     def month_info(self, month: str) -> dict[str, Any]:
         """Return the record of a month: layout, source file, rows and when it was written."""
         check_month(month)
