@@ -92,13 +92,13 @@ def test_missing_month_column_suggests_option(tmp_path):
 def test_semicolon_delimiter(tmp_path):
     source = tmp_path / "semicolons.csv"
     source.write_text(";".join(TRAIN_HEADER) + "\n" + GOOD_LINE.format(id=1).replace(",", ";") + "\n", encoding="utf-8")
-    check_fails(tmp_path, [source], r"separated by semicolons \(';'\), not commas")
+    check_fails(tmp_path, [source], r"looks semicolon-separated: its header line contains ';' and no comma")
 
 
 def test_tab_delimiter(tmp_path):
     source = tmp_path / "tabs.tsv"
     source.write_text("\t".join(TRAIN_HEADER) + "\n", encoding="utf-8")
-    check_fails(tmp_path, [source], "separated by tabs")
+    check_fails(tmp_path, [source], "looks tab-separated")
 
 
 def test_binary_file_is_not_csv(tmp_path):
@@ -202,6 +202,6 @@ def test_cli_prints_error_without_traceback(tmp_path):
         check=False,
     )
     assert done.returncode == 1
-    assert "separated by semicolons" in done.stderr
+    assert "looks semicolon-separated" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "ws").exists()

@@ -20,14 +20,13 @@ from rich.progress import Progress
 
 from nextbest.banking.schema import SnapshotSchema
 from nextbest.errors import InputFileError
-from nextbest.multilabel.csv_checks import convert_delimiter_fix
+from nextbest.multilabel.csv_checks import reject_other_delimiter
 
 logger = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 PARQUET_MAGIC = b"PAR1"
-OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _MAX_HEADER_BYTES = 64 * 1024
 _COPY_CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -108,17 +107,9 @@ def parse_header_line(path: Path, head: bytes) -> list[str]:
         raise InputFileError(
             path, "not a UTF-8 text CSV file", line=1, fix="Convert the file to UTF-8, or pass CSV, CSV.gz, CSV.zip or Parquet"
         ) from None
-    names = next(csv.reader([text.rstrip("\r\n")]))
-    if len(names) == 1:
-        for delimiter, word in OTHER_DELIMITERS.items():
-            if delimiter in text:
-                raise InputFileError(
-                    path,
-                    f"the header is separated by {word}s ({delimiter!r}), not commas",
-                    line=1,
-                    value=text.strip()[:120],
-                    fix=convert_delimiter_fix(path, delimiter),
-                )
+    header = text.rstrip("\r\n")
+    names = next(csv.reader([header]))
+    reject_other_delimiter(path, header, names)
     return [name.strip() for name in names]
 
 

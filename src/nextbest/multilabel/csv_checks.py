@@ -143,8 +143,22 @@ def check_head(path: Path) -> list[str] | None:
         raise _not_utf8_error(path, invalid, column=None)
     header = first_line.decode("utf-8").rstrip("\r")
     names = next(csv.reader([header]), [])
+    reject_other_delimiter(path, header, names)
+    return names
+
+
+def reject_other_delimiter(path: Path, header: str, names: list[str]) -> None:
+    """Raise InputFileError when a one-column header contains another common delimiter.
+
+    Parameters
+    ----------
+    header : str
+        The file's first line, without its line end.
+    names : list of str
+        That line split at commas.
+    """
     if len(names) != 1:
-        return names
+        return
     for delimiter, word in OTHER_DELIMITERS.items():
         if delimiter in header:
             raise InputFileError(
@@ -154,7 +168,6 @@ def check_head(path: Path) -> list[str] | None:
                 value=header[:_SHOWN_CHARS],
                 fix=convert_delimiter_fix(path, delimiter),
             )
-    return names
 
 
 def convert_delimiter_fix(path: Path, delimiter: str) -> str:
