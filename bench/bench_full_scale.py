@@ -15,8 +15,9 @@ set size that the kernel reports for that child) are its own. Stages and their r
 - ingest: `nextbest ingest` of both files into a fresh workspace;
 - examples: building the examples of one target month (2016-05) in that workspace;
 - train: `MultiLabelNet` with the run's default settings, three epochs over rows of the examples
-  of 2016-05, against a bare Keras network of the same layer sizes on the same numeric columns;
-  rows per second come from the epochs after the first, which also compiles the training step.
+  of 2016-05, against a bare Keras network of the same layer sizes on the same numeric columns.
+  Rows per second come from the epochs after the first, because the first also compiles the
+  training step.
   Then that network scores and ranks every customer of 2016-06 (its examples are built first
   when the workspace lacks them);
 - run: `nextbest run` with its defaults on the two files, in the workspace of the ingest stage,

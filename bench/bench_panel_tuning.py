@@ -3,8 +3,9 @@
 Builds the examples of panel_2015-12_to_2016-05_may_adders.csv.gz once per lag window and
 keeps them under --work between calls. Then it trains only the network of `nextbest run` with
 each named experiment. It prints MAP@7 on 2016-05 for every seed, their mean and spread, the
-seconds per fit and the epochs run. Training months are 2016-02..2016-04 unless an experiment says otherwise; early
-stopping uses the run's customer split of the training months, never 2016-05.
+seconds per fit and the epochs run. Training months are 2016-02..2016-04 unless an experiment
+names others. Early stopping uses the run's customer split of the training months, never
+2016-05.
 
 Every customer of the panel adds a product in 2016-05, so the best possible MAP@7 is 1.0.
 

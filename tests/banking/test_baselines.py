@@ -74,7 +74,7 @@ def test_lightgbm_ignores_rows_owning_product():
     assert (predicted == (X["x"][free] > 0)).mean() > 0.95
 
 
-def test_lightgbm_scores_owned_entries_zero_and_the_rest_as_without_owned():
+def test_lightgbm_skips_owned_entries():
     X, Y, owned = _toy_bank()
     ranker = LightGBMRanker(n_estimators=30, n_jobs=2).fit(X, Y, owned)
     held = np.zeros_like(Y)

@@ -144,7 +144,8 @@ def test_run_record_and_report(panel_run):
     assert "retrain" not in record["stage_seconds"]
     peaks = list(record["peak_memory_gib_after_stage"].values())
     assert list(record["peak_memory_gib_after_stage"]) == list(record["stage_seconds"])
-    assert peaks == sorted(peaks) and peaks[0] > 0
+    assert peaks == sorted(peaks)
+    assert peaks[0] > 0
     report = (run_dir / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 4
     assert "http" not in report

@@ -389,8 +389,8 @@ class MultiLabelNet(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         view = view_table(X)
-        # Chunks bound the memory of the network's inputs; a whole number of prediction batches
-        # per chunk keeps the batch shapes, and so the compiled code, the same.
+        # Chunks bound the memory of the network's inputs. Each chunk is a whole number of
+        # prediction batches, so the batch shapes, and with them the compiled code, stay the same.
         chunk = PREDICT_CHUNK_BATCHES * max(self.batch_size, PREDICT_BATCH_SIZE)
         if view.n_rows <= chunk:
             return self._predict_inputs(self.preprocessor_.transform(view))

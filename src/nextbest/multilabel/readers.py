@@ -36,9 +36,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 ARFF_SUFFIXES = (".arff",)
 # ARFF attribute types that liac-arff reads as numbers.
 _ARFF_NUMERIC_TYPES = {"NUMERIC", "REAL", "INTEGER"}
-# A CSV text column whose non-empty cells are numbers in at least this share is a numeric
-# column with a few stray cells, not a categorical one, so reading it is an error: as text,
-# each of its values would be a rare category that the model cannot use.
+# A CSV text column whose non-empty cells are numbers in at least this share is read as a
+# numeric column with a few stray cells, which is an error. As text, each of its values would
+# be a rare category that the model cannot use.
 MOSTLY_NUMERIC_SHARE = 0.95
 
 
